@@ -1,0 +1,39 @@
+"""Helpers for baking the template and running what it bakes, in this one shared environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+SHARED = TEMPLATE.parent / "shared"
+
+
+def bake(cookies, **answers):
+    """Bake with `answers` over the defaults; fail the test with cookiecutter's error if any."""
+    result = cookies.bake(extra_context=answers)
+    assert result.exception is None, result.exception
+    assert result.exit_code == 0
+    return result.project_path
+
+
+def project_env(project: Path) -> dict[str, str]:
+    """Run a baked project's code from its source tree, with the template's environment."""
+    return {**os.environ, "PYTHONPATH": str(project / "src")}
+
+
+def run_cli(project: Path, package: str, *args: str, check: bool = True):
+    """Call the baked project's command line as its workflows do: python -m <package>."""
+    done = subprocess.run(
+        [sys.executable, "-m", package, *args],
+        cwd=project,
+        env=project_env(project),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"{args} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return done

@@ -1,0 +1,141 @@
+"""Baking: the exact file set, every option value, no leftover Jinja, files that parse."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import TEMPLATE, bake
+
+OPTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+CHOICES = {
+    name: values
+    for name, values in OPTIONS.items()
+    if isinstance(values, list) and not name.startswith("_")
+}
+
+DEFAULT_FILES = {
+    ".gitignore",
+    "LICENSE",
+    "README.md",
+    "params.yaml",
+    "pyproject.toml",
+    "data/train.csv",
+    "data/incoming/README.md",
+    *(
+        f"src/demand_forecast/{name}.py"
+        for name in (
+            "__init__",
+            "__main__",
+            "artifacts",
+            "cli",
+            "data",
+            "dataset",
+            "errors",
+            "evaluate",
+            "metrics",
+            "params",
+            "pipeline",
+            "runrecord",
+            "schemas",
+            "train",
+            "validation",
+        )
+    ),
+    *(
+        f"tests/{name}.py"
+        for name in (
+            "conftest",
+            "test_cli",
+            "test_data",
+            "test_params",
+            "test_train",
+            "test_validation",
+        )
+    ),
+}
+UNRENDERED = re.compile(r"{{|}}|{%|%}|cookiecutter\.")
+
+
+def files_of(project: Path) -> set[str]:
+    return {
+        path.relative_to(project).as_posix()
+        for path in project.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def test_the_defaults_bake_exactly_the_expected_files(cookies):
+    assert files_of(bake(cookies)) == DEFAULT_FILES
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [(name, value) for name, values in CHOICES.items() for value in values],
+)
+def test_every_value_of_every_option_bakes_a_consistent_project(cookies, option, value):
+    project = bake(cookies, **{option: value})
+    expected = DEFAULT_FILES - ({"LICENSE"} if value == "Not open source" else set())
+    assert files_of(project) == expected
+    assert_fully_rendered(project)
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    if option in ("task", "model"):
+        assert params[option if option == "task" else "model"] == value or (
+            params["model"]["name"] == value
+        )
+    if option == "python_version":
+        assert pyproject["project"]["requires-python"] == f">={value}"
+    for source in project.rglob("*.py"):
+        compile(source.read_text(), str(source), "exec")
+
+
+def assert_fully_rendered(project: Path) -> None:
+    for path in project.rglob("*"):
+        if path.is_file() and path.suffix != ".csv":
+            leftovers = UNRENDERED.findall(path.read_text(encoding="utf-8"))
+            assert not leftovers, f"{path} keeps unrendered Jinja: {leftovers}"
+        assert not UNRENDERED.search(path.name), f"unrendered file name {path}"
+
+
+def test_the_classification_task_targets_the_high_demand_flag(cookies):
+    params = yaml.safe_load((bake(cookies, task="classification") / "params.yaml").read_text())
+    assert (params["task"], params["target"]) == ("classification", "high_demand")
+
+
+def test_the_names_follow_the_project_name(cookies):
+    project = bake(cookies, project_name="Fresh Produce Sales")
+    assert project.name == "fresh-produce-sales"
+    assert (project / "src" / "fresh_produce_sales" / "cli.py").is_file()
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["scripts"] == {
+        "fresh-produce-sales": "fresh_produce_sales.cli:main"
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        'Demand "Quoted" Forecast',
+        "Prévision de la demande — Café",
+        "O'Brien's   Forecast \\ v2",
+    ],
+)
+def test_adversarial_names_and_descriptions_are_kept_as_data(cookies, name):
+    project = bake(
+        cookies,
+        project_name=name,
+        description=f'Says "{name}" and \\n means it',
+        author_name=name,
+    )
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["description"] == f'Says "{name}" and \\n means it'
+    assert pyproject["project"]["authors"][0]["name"] == name
+    assert (project / "README.md").read_text().startswith(f"# {name}\n")
+    assert re.fullmatch(r"[a-z][a-z0-9-]*", project.name)
+    assert_fully_rendered(project)

@@ -1,0 +1,84 @@
+"""The trained-model directory: written all at once (temp dir, then rename) and read back."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from .errors import ProjectError
+
+MODEL_FILE = "model.joblib"
+METRICS_FILE = "metrics.json"
+SLICES_FILE = "slice_metrics.json"
+RUN_FILE = "run.json"
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A fitted pipeline plus the run record that says what it expects and predicts."""
+
+    pipeline: Pipeline
+    run: dict
+
+    @property
+    def task(self) -> str:
+        return self.run["params"]["task"]
+
+    @property
+    def features(self) -> list[str]:
+        features = self.run["params"]["features"]
+        return [*features["categorical"], *features["numeric"]]
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Units sold (regression) or the probability of high demand (classification)."""
+        inputs = frame[self.features]
+        if self.task == "classification":
+            return self.pipeline.predict_proba(inputs)[:, 1]
+        return np.clip(self.pipeline.predict(inputs), 0, None)
+
+
+def load_model(directory: str | Path) -> TrainedModel:
+    """Read a directory written by `train`; raise ProjectError if it is not one."""
+    directory = Path(directory)
+    missing = [name for name in (MODEL_FILE, RUN_FILE) if not (directory / name).is_file()]
+    if missing:
+        raise ProjectError(f"{directory} is not a trained model directory (missing {missing})")
+    run = json.loads((directory / RUN_FILE).read_text(encoding="utf-8"))
+    # joblib unpickles: load only models this project trained (never from untrusted sources).
+    return TrainedModel(joblib.load(directory / MODEL_FILE), run)
+
+
+def write_json(path: Path, payload: object) -> None:
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+@contextmanager
+def atomic_directory(target: str | Path) -> Iterator[Path]:
+    """Yield an empty temp directory that replaces `target` only if the block succeeds.
+
+    On any error the temp directory is removed and `target` is left exactly as it was.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    previous = target.with_name(f".{target.name}.previous")
+    if target.exists():
+        shutil.rmtree(previous, ignore_errors=True)
+        target.rename(previous)
+    staging.rename(target)
+    shutil.rmtree(previous, ignore_errors=True)
