@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= build/demo
 
-.PHONY: demo test venv clean
+.PHONY: demo test bench venv clean
 
 venv: $(VENV)/.installed
 
@@ -20,6 +20,9 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest -n auto tests
+
+bench: venv
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -36,6 +36,7 @@ DEFAULT_FILES = {
             "cli",
             "data",
             "dataset",
+            "domain",
             "errors",
             "evaluate",
             "metrics",

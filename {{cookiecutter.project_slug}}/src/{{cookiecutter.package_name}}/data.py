@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .schemas import CATEGORIES, STORES
+from .domain import CATEGORIES, STORES
 
 SCENARIOS = ("baseline", "fuel-shock")
 DEFAULT_START = {"baseline": "2024-01-01", "fuel-shock": "2025-01-01"}

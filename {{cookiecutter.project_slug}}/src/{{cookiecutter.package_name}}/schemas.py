@@ -5,10 +5,9 @@ from __future__ import annotations
 import pandera.pandas as pa
 from pandera.typing.pandas import Series
 
-STORES = ("city_centre", "suburb", "retail_park", "village")
-CATEGORIES = ("bakery", "dairy", "produce", "meat", "frozen", "pantry")
-KEY = ("date", "store", "category")
-TARGETS = ("units_sold", "high_demand")
+from .domain import CATEGORIES, KEY, STORES, TARGETS
+
+__all__ = ["CATEGORIES", "KEY", "STORES", "TARGETS"]  # re-exported: the schema's vocabulary
 
 
 class StrictBase(pa.DataFrameModel):
