@@ -37,6 +37,19 @@ def params_file(tmp_path: Path, baseline_csv: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def trained_model_dir(tmp_path_factory: pytest.TempPathFactory, baseline_csv: Path) -> Path:
+    """One model trained by the project's params.yaml on the small baseline set, shared."""
+    from {{ cookiecutter.package_name }}.params import load_params
+    from {{ cookiecutter.package_name }}.train import train
+
+    work = tmp_path_factory.mktemp("trained")
+    params = yaml.safe_load((PROJECT / "params.yaml").read_text())
+    params["data"]["train"] = str(baseline_csv)
+    (work / "params.yaml").write_text(yaml.safe_dump(params))
+    return train(load_params(work / "params.yaml"), work / "model").out
+
+
 def edit_params(path: Path, **changes: object) -> Path:
     """Rewrite params at `path`, setting dotted keys (e.g. model.name) to new values."""
     params = yaml.safe_load(path.read_text())

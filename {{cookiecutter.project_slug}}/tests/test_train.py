@@ -45,6 +45,10 @@ def test_every_model_learns_something_for_every_task(params_file, tmp_path, task
         model__name=model,
         model__hyperparameters=hyperparameters,
         target="units_sold" if task == "regression" else "high_demand",
+        gate__primary_metric="wape" if task == "regression" else "log_loss",
+        gate__absolute_max={},
+        gate__absolute_min={},
+        drift__decay_metric="wape" if task == "regression" else "log_loss",
     )
     metrics = train(load_params(params_file), tmp_path / "model").metrics
     if task == "regression":

@@ -70,6 +70,101 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict(args: argparse.Namespace) -> int:
+    from .predict import predict_file
+
+    written = predict_file(args.model, args.input, args.out)
+    print(f"wrote {len(written)} predictions to {args.out}")
+    return 0
+
+
+def _bento(args: argparse.Namespace) -> int:
+    from .bento import build_bento, write_github_output
+
+    tag = build_bento(args.model, version=args.version)
+    write_github_output("tag", tag)
+    print(tag)  # last line of stdout: scripts read the tag from here
+    return 0
+
+
+def _card(args: argparse.Namespace) -> int:
+    from .card import model_card
+
+    text = model_card(args.model, pr=args.pr, repo=args.repo)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote the model card to {args.out}")
+    return 0
+
+
+def _drift(args: argparse.Namespace) -> int:
+    from .bento import write_github_output
+    from .drift import SUMMARY_FILE, check_drift
+    from .params import load_params
+
+    params = load_params(args.params)
+    reference = args.reference or params.train_path
+    current = args.current or params.incoming_location
+    result = check_drift(params, reference, current, args.out, model=args.model)
+    print((args.out / SUMMARY_FILE).read_text(encoding="utf-8"), end="")
+    write_github_output("drift", "true" if result["drift"] else "false")
+    return 0  # drift is a finding, not a failure
+
+
+def _retrain(args: argparse.Namespace) -> int:
+    from .params import load_params
+    from .retrain import retrain
+
+    params = load_params(args.params)
+    record = retrain(params, args.current or params.incoming_location, drift_dir=args.drift)
+    snapshot = record["snapshot"]
+    print(
+        f"wrote {snapshot['rows']} rows ({snapshot['from']} to {snapshot['to']}; "
+        f"{snapshot['rows_from_previous']} kept, {snapshot['rows_from_recent']} recent) "
+        f"to {params.train_path}, and why to {params.train_path.with_name('retrain.json')}"
+    )
+    return 0
+
+
+def _champion(args: argparse.Namespace) -> int:
+    from .champion import build_champion
+
+    status = build_champion(args.base, args.out, params=args.params)
+    if status["status"] == "trained":
+        print(f"trained main's model from {status['commit'][:12]} into {args.out}")
+    else:
+        print(f"no champion ({status['status']}): {status['reason']}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .compare import compare
+    from .dataset import sha256_of
+    from .report import Context, write_report
+
+    if args.validation is not None and not args.validation.is_file():
+        raise ProjectError(f"validation report not found: {args.validation}")
+    context = Context(
+        validation=args.validation.read_text(encoding="utf-8") if args.validation else None,
+        lock_name=args.lock.name,
+        lock_sha256=sha256_of(args.lock) if args.lock.is_file() else None,
+    )
+    comparison = compare(args.champion, args.challenger, args.data)
+    write_report(comparison, context, args.out, artifacts=args.artifacts)
+    print(f"wrote {args.out}: gate {'passed' if comparison.passed else 'failed'}")
+    for failure in comparison.failures:
+        print(f"  - {failure}")
+    return 0 if comparison.passed else 1
+
+
+def _github_repo(text: str) -> str:
+    owner, _, name = text.partition("/")
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+    if not (owner and name) or not set(owner + name) <= allowed:
+        raise argparse.ArgumentTypeError(f"expected OWNER/NAME, got {text!r}")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="{{ cookiecutter.project_slug }}",
@@ -101,6 +196,54 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", type=Path, required=True)
     evaluate.add_argument("--json", type=Path, help="also write the metrics as JSON")
     evaluate.set_defaults(handler=_evaluate)
+
+    champion = commands.add_parser("champion", help="train main's model from the base commit")
+    champion.add_argument("--base", required=True, help="git revision of the base (e.g. main)")
+    champion.add_argument("--out", type=Path, required=True, help="model directory to write")
+    champion.add_argument("--params", type=Path, default=Path("params.yaml"))
+    champion.set_defaults(handler=_champion)
+
+    compare = commands.add_parser("compare", help="champion vs challenger: the PR comment and gate")
+    compare.add_argument("--champion", type=Path, required=True, help="written by champion")
+    compare.add_argument("--challenger", type=Path, required=True, help="written by train")
+    compare.add_argument("--data", type=Path, required=True, help="its newest rows are scored")
+    compare.add_argument("--out", type=Path, required=True, help="markdown file to write")
+    compare.add_argument("--validation", type=Path, help="markdown written by validate")
+    compare.add_argument("--artifacts", type=Path, help="directory for report.md and report.json")
+    compare.add_argument("--lock", type=Path, default=Path("uv.lock"), help="lock file to cite")
+    compare.set_defaults(handler=_compare)
+
+    predict = commands.add_parser("predict", help="batch predictions for a CSV of model inputs")
+    predict.add_argument("--model", type=Path, required=True, help="directory written by train")
+    predict.add_argument("--input", type=Path, required=True, help="CSV of model inputs")
+    predict.add_argument("--out", type=Path, required=True, help="CSV: inputs + predictions")
+    predict.set_defaults(handler=_predict)
+
+    bento = commands.add_parser("bento", help="save the model to BentoML and build its bento")
+    bento.add_argument("--model", type=Path, required=True, help="directory written by train")
+    bento.add_argument("--version", help="bento version (default: generated by BentoML)")
+    bento.set_defaults(handler=_bento)
+
+    card = commands.add_parser("card", help="write the model card (markdown) for a release")
+    card.add_argument("--model", type=Path, required=True, help="directory written by train")
+    card.add_argument("--out", type=Path, required=True, help="markdown file to write")
+    card.add_argument("--pr", type=_positive_int, help="number of the approving pull request")
+    card.add_argument("--repo", type=_github_repo, help="OWNER/NAME, to link the pull request")
+    card.set_defaults(handler=_card)
+
+    drift = commands.add_parser("drift", help="recent vs training data: drift, quality, decay")
+    drift.add_argument("--reference", help="training data (default: data.train in params)")
+    drift.add_argument("--current", help="CSV, folder or URL (default: data.incoming)")
+    drift.add_argument("--out", type=Path, required=True, help="directory to write")
+    drift.add_argument("--model", type=Path, help="model directory: its decay on labelled data")
+    drift.add_argument("--params", type=Path, default=Path("params.yaml"))
+    drift.set_defaults(handler=_drift)
+
+    retrain = commands.add_parser("retrain", help="next training snapshot, with recent data")
+    retrain.add_argument("--current", help="recent labelled data (default: data.incoming)")
+    retrain.add_argument("--drift", type=Path, help="drift --out directory, recorded as the reason")
+    retrain.add_argument("--params", type=Path, default=Path("params.yaml"))
+    retrain.set_defaults(handler=_retrain)
     return parser
 
 

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics as skm
 
 REGRESSION_METRICS = ("mae", "rmse", "wape", "r2")
 CLASSIFICATION_METRICS = ("accuracy", "f1", "roc_auc", "log_loss")
@@ -25,6 +24,9 @@ HIGHER_IS_BETTER = {
 
 def score(task: str, truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     """Metrics for one set of rows. `predicted` is units (regression) or P(class 1)."""
+    # imported here: params.py validates metric names from this module without paying for sklearn
+    from sklearn import metrics as skm
+
     truth = np.asarray(truth, dtype=float)
     predicted = np.asarray(predicted, dtype=float)
     if task == "regression":

@@ -22,6 +22,8 @@ class Section(BaseModel):
 
 class DataParams(Section):
     train: Path = Field(description="training data, relative to params.yaml")
+    # a folder (its *.csv files) or one file; a URL (s3://, gs://, az://) is read with fsspec
+    incoming: str = Field(min_length=1, description="recent production data")
 
 
 class FeatureParams(Section):
@@ -42,6 +44,110 @@ class SplitParams(Section):
     holdout_fraction: float = Field(gt=0, lt=1)
 
 
+class GateParams(Section):
+    """What a pull request's model must achieve for its check to pass (see compare.py)."""
+
+    primary_metric: str
+    # relative to main's value: 0.02 lets the PR's model be up to 2% worse before the gate fails
+    max_regression: float = Field(ge=0)
+    max_slice_regression: float = Field(ge=0)
+    # used alone when there is no champion to compare with (first PR, base that cannot train)
+    absolute_max: dict[str, float]
+    absolute_min: dict[str, float]
+
+    def check_metrics(self, task: str) -> None:
+        """Raise ValueError unless every metric named exists for `task`, bounded the right way."""
+        from .metrics import CLASSIFICATION_METRICS, HIGHER_IS_BETTER, REGRESSION_METRICS
+
+        known = REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
+        named = [self.primary_metric, *self.absolute_max, *self.absolute_min]
+        unknown = [name for name in named if name not in known]
+        if unknown:
+            raise ValueError(f"gate: unknown metrics {unknown} for {task}; use {list(known)}")
+        wrong_way = [name for name in self.absolute_max if HIGHER_IS_BETTER[name]] + [
+            name for name in self.absolute_min if not HIGHER_IS_BETTER[name]
+        ]
+        if wrong_way:
+            raise ValueError(
+                f"gate: {wrong_way} bounded the wrong way (absolute_max is for metrics where "
+                "lower is better, absolute_min for metrics where higher is better)"
+            )
+
+
+# Drift tests Evidently runs, by column type, and what their score is: a p-value (drift when
+# below the threshold) or a distance (drift when at or above it).
+NUMERIC_DRIFT_METHODS = {
+    "wasserstein": "distance",
+    "ks": "p_value",
+    "psi": "distance",
+    "jensenshannon": "distance",
+    "kl_div": "distance",
+    "hellinger": "distance",
+    "ed": "distance",
+    "t_test": "p_value",
+    "mannw": "p_value",
+    "anderson": "p_value",
+    "cramer_von_mises": "p_value",
+}
+CATEGORICAL_DRIFT_METHODS = {
+    "jensenshannon": "distance",
+    "chisquare": "p_value",
+    "psi": "distance",
+    "kl_div": "distance",
+    "hellinger": "distance",
+    "g_test": "p_value",
+}
+
+
+class DriftTest(Section):
+    method: str
+    threshold: float = Field(gt=0)
+
+
+class DriftParams(Section):
+    """When `drift` reports drift: column tests, the share of drifted columns, performance decay."""
+
+    share: float = Field(gt=0, le=1)
+    numeric: DriftTest
+    categorical: DriftTest
+    columns: dict[str, DriftTest]  # per-column overrides of the test by type
+    decay_metric: str
+    # relative: 0.5 reports decay when the metric is 50% worse than at training time
+    decay_tolerance: float = Field(ge=0)
+    sample_rows: int = Field(ge=1000)  # larger tables are sampled (seeded) for the tests
+
+    def check(self, task: str, features: FeatureParams) -> None:
+        """Raise ValueError unless every method fits its column type and the metric its task."""
+        from .metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
+
+        known = REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
+        if self.decay_metric not in known:
+            raise ValueError(f"drift.decay_metric: use one of {list(known)} for {task}")
+        unknown = [name for name in self.columns if name not in features.all]
+        if unknown:
+            raise ValueError(f"drift.columns: {unknown} are not features")
+        tests = {"numeric": self.numeric, "categorical": self.categorical}
+        tests |= {f"columns.{name}": test for name, test in self.columns.items()}
+        for key, test in tests.items():
+            categorical = key == "categorical" or key[len("columns.") :] in features.categorical
+            methods = CATEGORICAL_DRIFT_METHODS if categorical else NUMERIC_DRIFT_METHODS
+            if test.method not in methods:
+                kind = "a categorical" if categorical else "a numeric"
+                raise ValueError(
+                    f"drift.{key}.method: for {kind} column use one of {sorted(methods)}"
+                )
+
+    def test_for(self, column: str, categorical: bool) -> DriftTest:
+        return self.columns.get(column, self.categorical if categorical else self.numeric)
+
+
+class RetrainParams(Section):
+    """How `retrain` builds the next training snapshot from the current one and recent data."""
+
+    # keep the rows of the newest `window_days` days (recent data included)
+    window_days: int = Field(ge=1)
+
+
 class Params(Section):
     task: Task
     target: str
@@ -51,6 +157,9 @@ class Params(Section):
     model: ModelParams
     split: SplitParams
     seed: int = Field(ge=0, le=2**32 - 1)
+    drift: DriftParams
+    retrain: RetrainParams
+    gate: GateParams
     # Where the file was read from; relative paths inside it are resolved against it.
     root: Path = Field(default=Path("."), exclude=True)
 
@@ -73,11 +182,19 @@ class Params(Section):
         bad_slices = [name for name in self.slices if name not in known]
         if bad_slices:
             raise ValueError(f"slices: unknown columns {bad_slices}")
+        self.drift.check(self.task, self.features)
+        self.gate.check_metrics(self.task)
         return self
 
     @property
     def train_path(self) -> Path:
         return self.data.train if self.data.train.is_absolute() else self.root / self.data.train
+
+    @property
+    def incoming_location(self) -> str:
+        """data.incoming as a URL, or as a local path resolved against params.yaml's folder."""
+        location = self.data.incoming
+        return location if "://" in location else str(self.root / location)
 
 
 def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:

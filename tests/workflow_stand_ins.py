@@ -1,0 +1,256 @@
+"""Stand-ins for the `gh`, `docker` and `bentoml containerize` commands that workflow steps call.
+
+`gh` answers the REST calls the workflows make from a JSON file that plays GitHub (pull requests,
+comments, releases); `docker` records builds and pushes and, for `docker run`, serves the bento
+for real with `bentoml serve`, so the release smoke test talks to the real service; `bentoml`
+passes everything to the real BentoML except `containerize`, which it records. State lives in
+$HARNESS_STATE. Usage: python workflow_stand_ins.py {gh|docker|bentoml} ARGS...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+
+def fail(message: str, code: int = 1) -> None:
+    print(message, file=sys.stderr)
+    sys.exit(code)
+
+
+# ---------------------------------------------------------------- GitHub
+
+
+def github_state(state: Path) -> dict:
+    path = state / "github.json"
+    if not path.exists():
+        return {
+            "pulls": [],
+            "comments": [],
+            "releases": [],
+            "next_number": 1,
+            "next_comment": 1000,
+            "calls": [],
+        }
+    return json.loads(path.read_text())
+
+
+def save_github_state(state: Path, data: dict) -> None:
+    (state / "github.json").write_text(json.dumps(data, indent=2))
+
+
+def parse_api_args(args: list[str]) -> tuple[str, str, dict[str, str]]:
+    method, endpoint, fields = None, None, {}
+    iterator = iter(args)
+    for arg in iterator:
+        if arg in ("-X", "--method"):
+            method = next(iterator)
+        elif arg in ("-f", "--raw-field", "-F", "--field"):
+            key, value = next(iterator).split("=", 1)
+            if arg in ("-F", "--field") and value.startswith("@"):
+                value = Path(value[1:]).read_text()
+            fields[key] = value
+        elif arg in ("-H", "--header", "--jq", "-q", "--template", "-t"):
+            if arg in ("--jq", "-q", "--template", "-t"):
+                fail("gh stand-in: pipe to jq instead of --jq/--template (the harness has no gojq)")
+            next(iterator)
+        elif arg in ("--paginate", "--silent", "--include", "-i"):
+            continue
+        elif arg.startswith("-"):
+            fail(f"gh stand-in: unsupported flag {arg}")
+        else:
+            endpoint = arg.lstrip("/")
+    if endpoint is None:
+        fail("gh api: endpoint required")
+    return method or ("POST" if fields else "GET"), endpoint, fields
+
+
+def gh_api(args: list[str], silent: bool) -> None:
+    state_dir = Path(os.environ["HARNESS_STATE"])
+    data = github_state(state_dir)
+    method, endpoint, fields = parse_api_args(args)
+    data["calls"].append({"method": method, "endpoint": endpoint, "fields": fields})
+    parts = endpoint.split("?")[0].split("/")
+    repository = os.environ["GITHUB_REPOSITORY"]
+    if parts[:3] != ["repos", *repository.split("/")]:
+        fail(f"gh: Not Found (HTTP 404) {endpoint}")
+    answer = route(data, method, parts[3:], fields)
+    save_github_state(state_dir, data)
+    if not silent:
+        print(json.dumps(answer))
+
+
+def route(data: dict, method: str, path: list[str], fields: dict[str, str]):
+    if method == "GET" and path == ["pulls"]:
+        owner, _, branch = fields.get("head", ":").partition(":")
+        return [
+            pr
+            for pr in data["pulls"]
+            if pr["state"] == fields.get("state", "open")
+            and (
+                not fields.get("head")
+                or (pr["head"]["repo"]["owner"]["login"], pr["head"]["ref"]) == (owner, branch)
+            )
+        ]
+    if method == "GET" and len(path) == 3 and path[0] == "commits" and path[2] == "pulls":
+        return [
+            pr for pr in data["pulls"] if path[1] in (pr.get("merge_commit_sha"), pr["head"]["sha"])
+        ]
+    if len(path) == 3 and path[0] == "issues" and path[2] == "comments":
+        number = int(path[1])
+        if not any(pr["number"] == number for pr in data["pulls"]):
+            fail(f"gh: Not Found (HTTP 404) issue {number}")
+        if method == "GET":
+            return [c for c in data["comments"] if c["issue"] == number]
+        if method == "POST":
+            comment = {
+                "id": data["next_comment"],
+                "issue": number,
+                "body": fields["body"],
+                "edits": 0,
+            }
+            data["next_comment"] += 1
+            data["comments"].append(comment)
+            return comment
+    if method == "PATCH" and len(path) == 3 and path[:2] == ["issues", "comments"]:
+        for comment in data["comments"]:
+            if comment["id"] == int(path[2]):
+                comment["body"] = fields["body"]
+                comment["edits"] += 1
+                return comment
+    fail(f"gh stand-in: no route for {method} {'/'.join(path)}")
+
+
+def gh_release(args: list[str]) -> None:
+    if args[0] != "create":
+        fail(f"gh stand-in: release {args[0]} is not supported")
+    state_dir = Path(os.environ["HARNESS_STATE"])
+    data = github_state(state_dir)
+    release, iterator = {"tag": args[1]}, iter(args[2:])
+    for arg in iterator:
+        value = next(iterator)
+        release[arg.lstrip("-")] = Path(value).read_text() if arg == "--notes-file" else value
+    if any(r["tag"] == release["tag"] for r in data["releases"]):
+        fail(f"a release with tag {release['tag']} already exists")
+    data["releases"].append(release)
+    save_github_state(state_dir, data)
+
+
+def gh(args: list[str]) -> None:
+    if not os.environ.get("GH_TOKEN"):
+        fail(
+            "gh: To use GitHub CLI in a GitHub Actions workflow, set the GH_TOKEN variable.",
+            4,
+        )
+    if args[:1] == ["api"]:
+        gh_api(args[1:], silent="--silent" in args)
+    elif args[:1] == ["release"]:
+        gh_release(args[1:])
+    else:
+        fail(f"gh stand-in: gh {' '.join(args[:2])} is not supported")
+
+
+# ---------------------------------------------------------------- docker and bentoml
+
+
+def docker_state(state: Path) -> dict:
+    path = state / "docker.json"
+    if not path.exists():
+        return {"images": {}, "containers": {}, "logins": [], "pushed": [], "calls": []}
+    return json.loads(path.read_text())
+
+
+def save_docker_state(state: Path, data: dict) -> None:
+    (state / "docker.json").write_text(json.dumps(data, indent=2))
+
+
+def options(args: list[str], flags_with_values: set[str]) -> tuple[dict[str, str], list[str]]:
+    found, rest, iterator = {}, [], iter(args)
+    for arg in iterator:
+        if arg in flags_with_values:
+            found[arg] = next(iterator)
+        elif arg.startswith("-"):
+            found[arg] = "true"
+        else:
+            rest.append(arg)
+    return found, rest
+
+
+def docker_run(data: dict, args: list[str], state: Path) -> None:
+    """`docker run --detach --name N --publish HOST:PORT IMAGE`: serve its bento for real."""
+    found, rest = options(args, {"--name", "--publish", "-p"})
+    image = rest[0]
+    if image not in data["images"]:
+        fail(f"Unable to find image '{image}' locally")
+    port = (found.get("--publish") or found["-p"]).split(":")[0]
+    log = (state / f"container-{found['--name']}.log").open("w")
+    process = subprocess.Popen(
+        [real_bentoml(), "serve", data["images"][image], "--host", "127.0.0.1", "--port", port],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    data["containers"][found["--name"]] = process.pid
+
+
+def docker(args: list[str]) -> None:
+    state = Path(os.environ["HARNESS_STATE"])
+    data = docker_state(state)
+    data["calls"].append(args)
+    command, rest = args[0], args[1:]
+    if command == "run":
+        docker_run(data, rest, state)
+    elif command == "rm":
+        for name in [a for a in rest if not a.startswith("-")]:
+            pid = data["containers"].pop(name, None)
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGTERM)
+    elif command == "save":
+        found, rest = options(rest, {"--output", "-o"})
+        Path(found.get("--output") or found["-o"]).write_text(
+            json.dumps({"image": rest[0], "bento": data["images"][rest[0]]})
+        )
+    elif command == "load":
+        found, _ = options(rest, {"--input", "-i"})
+        saved = json.loads(Path(found.get("--input") or found["-i"]).read_text())
+        data["images"][saved["image"]] = saved["bento"]
+    elif command == "tag":
+        data["images"][rest[1]] = data["images"][rest[0]]
+    elif command == "push":
+        registry = rest[0].split("/")[0]
+        if rest[0] not in data["images"]:
+            fail(f"An image does not exist locally with the tag: {rest[0]}")
+        if registry not in data["logins"]:
+            fail(f"denied: not logged in to {registry}")
+        data["pushed"].append(rest[0])
+    else:
+        fail(f"docker stand-in: docker {command} is not supported")
+    save_docker_state(state, data)
+
+
+def real_bentoml() -> str:
+    return str(Path(os.environ["HARNESS_PYTHON"]).parent / "bentoml")
+
+
+def bentoml(args: list[str]) -> None:
+    if args[:1] != ["containerize"]:
+        os.execv(real_bentoml(), [real_bentoml(), *args])
+    found, rest = options(args[1:], {"--image-tag", "-t"})
+    tag = rest[0]
+    if subprocess.run([real_bentoml(), "get", tag], capture_output=True).returncode != 0:
+        fail(f"bentoml containerize: no bento {tag} in the store")
+    state = Path(os.environ["HARNESS_STATE"])
+    data = docker_state(state)
+    data["calls"].append(["containerize", *args[1:]])
+    data["images"][found.get("--image-tag") or found["-t"]] = tag
+    save_docker_state(state, data)
+
+
+if __name__ == "__main__":
+    {"gh": gh, "docker": docker, "bentoml": bentoml}[sys.argv[1]](sys.argv[2:])

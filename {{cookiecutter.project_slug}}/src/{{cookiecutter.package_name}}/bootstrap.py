@@ -1,0 +1,107 @@
+"""Paired bootstrap: confidence intervals of metric differences, vectorised over resamples."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+RESAMPLES = 1000
+CONFIDENCE = 0.95
+# Weights matrices are resamples x rows; cap their size so a large holdout does not exhaust memory.
+MAX_CELLS = 4_000_000
+
+
+def resample_weights(rows: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Row counts of `resamples` bootstrap samples: row i is drawn weights[b, i] times in b."""
+    drawn = rng.integers(0, rows, size=(resamples, rows))
+    offsets = np.arange(resamples)[:, None] * rows
+    return np.bincount((drawn + offsets).ravel(), minlength=resamples * rows).reshape(
+        resamples, rows
+    )
+
+
+def weighted_metrics(
+    task: str, truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Each metric of `metrics.score`, once per row of `weights` (all ones gives score's values)."""
+    truth = np.asarray(truth, dtype=float)
+    predicted = np.asarray(predicted, dtype=float)
+    weights = np.atleast_2d(weights).astype(float)
+    if task == "regression":
+        return _regression(truth, predicted, weights)
+    return _classification(truth, predicted, weights)
+
+
+def _regression(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -> dict:
+    total = weights.sum(axis=1)
+    errors = truth - predicted
+    squared = weights @ errors**2
+    mean_truth = (weights @ truth) / total
+    spread = weights @ truth**2 - total * mean_truth**2
+    volume = weights @ np.abs(truth)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {
+            "mae": (weights @ np.abs(errors)) / total,
+            "rmse": np.sqrt(squared / total),
+            "wape": np.where(volume > 0, (weights @ np.abs(errors)) / volume, np.nan),
+            "r2": np.where((spread > 0) & (len(truth) > 1), 1 - squared / spread, np.nan),
+        }
+
+
+def _classification(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -> dict:
+    total = weights.sum(axis=1)
+    labels = (predicted >= 0.5).astype(float)
+    clipped = np.clip(predicted, 1e-15, 1 - 1e-15)
+    losses = -(truth * np.log(clipped) + (1 - truth) * np.log(1 - clipped))
+    hits = weights @ (labels * truth)
+    f1_denominator = 2 * hits + weights @ (labels * (1 - truth)) + weights @ ((1 - labels) * truth)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {
+            "accuracy": (weights @ (labels == truth).astype(float)) / total,
+            "f1": np.where(f1_denominator > 0, 2 * hits / f1_denominator, 0.0),
+            "roc_auc": _roc_auc(truth, predicted, weights),
+            "log_loss": (weights @ losses) / total,
+        }
+
+
+def _roc_auc(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted ROC AUC: P(score of a positive > score of a negative), ties counting half."""
+    order = np.argsort(predicted, kind="stable")
+    ranked = predicted[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])  # one group per distinct score
+    positives = np.add.reduceat((weights * truth)[:, order], starts, axis=1)
+    negatives = np.add.reduceat((weights * (1 - truth))[:, order], starts, axis=1)
+    below = np.cumsum(negatives, axis=1) - negatives
+    pairs = positives.sum(axis=1) * negatives.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        auc = (positives * (below + 0.5 * negatives)).sum(axis=1) / pairs
+    return np.where(pairs > 0, auc, np.nan)
+
+
+def paired_differences(
+    task: str,
+    truth: np.ndarray,
+    before: np.ndarray,
+    after: np.ndarray,
+    rng: np.random.Generator,
+    resamples: int = RESAMPLES,
+) -> dict[str, np.ndarray]:
+    """metric(after) - metric(before) on the same resampled rows, `resamples` values per metric."""
+    chunk = max(1, MAX_CELLS // max(len(truth), 1))
+    parts: list[dict[str, np.ndarray]] = []
+    for start in range(0, resamples, chunk):
+        weights = resample_weights(len(truth), min(chunk, resamples - start), rng)
+        old = weighted_metrics(task, truth, before, weights)
+        new = weighted_metrics(task, truth, after, weights)
+        parts.append({name: new[name] - old[name] for name in new})
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+
+def interval(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Percentile interval of the samples, ignoring undefined ones (NaN when all are)."""
+    tail = (1 - confidence) / 2 * 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: the interval is NaN
+        low, high = np.nanpercentile(samples, [tail, 100 - tail])
+    return float(low), float(high)

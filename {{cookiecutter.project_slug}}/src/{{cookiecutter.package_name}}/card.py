@@ -1,0 +1,141 @@
+"""The model card: the markdown released with a model (use, data, quality, approval, rollback)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .artifacts import METRICS_FILE, SLICES_FILE, load_model
+from .errors import ProjectError
+from .metrics import HIGHER_IS_BETTER
+
+PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
+PURPOSE = {
+    "regression": "predicts the units of one product category a store sells on one day",
+    "classification": "predicts whether a store's day of sales of one category is high demand "
+    "(label 1) and with what probability",
+}
+
+
+def model_card(model_dir: str | Path, pr: int | None = None, repo: str | None = None) -> str:
+    """The card's markdown for the trained model in `model_dir`."""
+    model_dir = Path(model_dir)
+    model = load_model(model_dir)
+    metrics = _read(model_dir / METRICS_FILE)
+    slices = _read(model_dir / SLICES_FILE)
+    run = model.run
+    sections = [
+        f"# Model card: {PROJECT_SLUG}",
+        _intended_use(run),
+        _data(run["data"]),
+        _metrics(metrics, slices, run["data"]["holdout_rows"]),
+        _approval(run.get("git", {}), pr, repo),
+        _rollback(),
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def _read(path: Path) -> object:
+    if not path.is_file():
+        raise ProjectError(f"{path} not found: is {path.parent} a trained model directory?")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _intended_use(run: dict) -> str:
+    params = run["params"]
+    features = [*params["features"]["categorical"], *params["features"]["numeric"]]
+    hyperparameters = params["model"]["hyperparameters"]
+    return "\n".join(
+        [
+            "## Intended use",
+            "",
+            f"This model {PURPOSE[params['task']]}, to plan stock and staff. It answers for the "
+            "stores, categories and value ranges of the input schema (`schemas.ModelInput`) and "
+            "refuses any other row. It is not meant for new stores or product categories, nor "
+            "for conditions far outside its training period: the drift check watches for those.",
+            "",
+            f"- model: `{params['model']['name']}` ({params['task']}), target `{params['target']}`",
+            f"- inputs: {', '.join(f'`{name}`' for name in features)}",
+            f"- hyper-parameters: `{json.dumps(hyperparameters, sort_keys=True)}`",
+            f"- seed: {run['seed']}",
+        ]
+    )
+
+
+def _data(data: dict) -> str:
+    return "\n".join(
+        [
+            "## Training data",
+            "",
+            "| | |",
+            "| --- | --- |",
+            f"| file | `{data['path']}` |",
+            f"| sha256 | `{data['sha256']}` |",
+            f"| training period | {data['train_from']} to {data['train_to']} "
+            f"({data['train_rows']} rows) |",
+            f"| holdout period | {data['holdout_from']} to {data['holdout_to']} "
+            f"({data['holdout_rows']} rows) |",
+        ]
+    )
+
+
+def _metrics(metrics: dict, slices: list[dict], rows: int) -> str:
+    names = list(metrics)
+    headers = [f"{name} ({_better(name)} is better)" for name in names]
+    overall = " | ".join(_cell(metrics[name]) for name in names)
+    lines = [
+        "## Quality on the holdout",
+        "",
+        f"| slice | rows | {' | '.join(headers)} |",
+        "| --- | ---: |" + " ---: |" * len(names),
+        f"| **overall** | {rows} | {overall} |",
+    ]
+    for row in slices:
+        values = " | ".join(_cell(row.get(name)) for name in names)
+        lines.append(f"| {row['slice']} = {row['value']} | {row['rows']} | {values} |")
+    return "\n".join(lines)
+
+
+def _better(name: str) -> str:
+    return "higher" if HIGHER_IS_BETTER.get(name, True) else "lower"
+
+
+def _cell(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def _approval(git: dict, pr: int | None, repo: str | None) -> str:
+    commit = git.get("commit") or "unknown (trained outside git)"
+    if pr is None:
+        approved = "no pull request recorded"
+    elif repo:
+        approved = f"[#{pr}](https://github.com/{repo}/pull/{pr})"
+    else:
+        approved = f"#{pr}"
+    dirty = " (with uncommitted changes)" if git.get("dirty") else ""
+    return "\n".join(
+        [
+            "## Approval",
+            "",
+            f"- approved in pull request: {approved}",
+            f"- trained from commit: `{commit}`{dirty}",
+        ]
+    )
+
+
+def _rollback() -> str:
+    return "\n".join(
+        [
+            "## How to roll back",
+            "",
+            "Every model on `main` is rebuilt from its commit, so rolling back is a git revert:",
+            "",
+            "```bash",
+            "git revert -m 1 <merge commit of the pull request above>",
+            "git push origin main   # or open the revert as a pull request",
+            "```",
+            "",
+            "The release workflow then trains the previous data and params again and ships that "
+            "model as a new release; nothing needs to be restored by hand.",
+        ]
+    )

@@ -1,0 +1,290 @@
+"""The drift check: recent vs training data (Evidently), data quality, performance decay."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from .artifacts import METRICS_FILE, atomic_directory, load_model, write_json
+from .errors import ProjectError
+from .evidently_adapter import DriftRun, run_drift  # imports Evidently itself only when run
+from .incoming import Table, load_table
+from .metrics import HIGHER_IS_BETTER, json_safe, score
+from .params import CATEGORICAL_DRIFT_METHODS, NUMERIC_DRIFT_METHODS, Params
+
+JSON_FILE, HTML_FILE, SUMMARY_FILE = "drift.json", "report.html", "summary.md"
+
+
+def check_drift(
+    params: Params, reference: str | Path, current: str | Path, out: str | Path, model: Path | None
+) -> dict:
+    """Compare `current` with `reference`; write drift.json, report.html, summary.md to `out`.
+
+    Drift is a finding, not an error: the result says whether the feature columns drifted
+    (share of drifted columns) or the model decayed. Unreadable or invalid data raises
+    ProjectError and leaves `out` as it was.
+    """
+    started = time.perf_counter()
+    ref, cur = load_table(reference), load_table(current)
+    result = {
+        "reference": _describe(ref, str(reference)),
+        "current": _describe(cur, str(current)),
+    }
+    timings = {"load_and_validate": time.perf_counter() - started}
+    run = None
+    if cur.frame.empty:
+        result |= {"columns": {}, "drift": False, "reasons": [f"no recent data at {current}"]}
+    else:
+        run = _findings(params, ref, cur, model, result, timings)
+    timings["total"] = time.perf_counter() - started
+    result["timings_seconds"] = {name: round(value, 3) for name, value in timings.items()}
+    with atomic_directory(out) as staging:
+        write_json(staging / JSON_FILE, result)
+        (staging / SUMMARY_FILE).write_text(summary_markdown(result), encoding="utf-8")
+        if run is not None:
+            run.save_html(staging / HTML_FILE)
+    return result
+
+
+def _describe(table: Table, location: str) -> dict:
+    dates = table.dates
+    return {
+        "location": location,
+        "files": table.sources,
+        "rows": len(table.frame),
+        "labelled": table.labelled,
+        "from": dates[0] if dates else None,
+        "to": dates[1] if dates else None,
+    }
+
+
+def _findings(
+    params: Params, ref: Table, cur: Table, model: Path | None, result: dict, timings: dict
+) -> DriftRun:
+    """Fill `result` with the column tests, quality, decay and verdict; return Evidently's run."""
+    limit = params.drift.sample_rows
+    result["sampled"] = len(ref.frame) > limit or len(cur.frame) > limit
+    tested = {}
+    for name, table in (("reference", ref), ("current", cur)):
+        frame = table.frame
+        tested[name] = (
+            frame.sample(n=limit, random_state=params.seed) if len(frame) > limit else frame
+        )
+        result[name]["rows_tested"] = len(tested[name])
+    started = time.perf_counter()
+    run = _evidently(params, tested["reference"], tested["current"], result["sampled"])
+    timings["evidently"] = time.perf_counter() - started  # includes importing it
+    result["columns"] = {
+        name: {
+            "type": "categorical" if name in params.features.categorical else "numeric",
+            "method": drift.method,
+            "statistic": _statistic(params, name, drift.method),
+            "score": drift.score,
+            "threshold": drift.threshold,
+            "drifted": drift.drifted,
+        }
+        for name, drift in run.columns.items()
+    }
+    result["quality"] = data_quality(params, ref.frame, cur.frame)
+    result["performance"] = performance_decay(params, model, cur) if model else None
+    result |= _decide(params, result)
+    return run
+
+
+def _evidently(
+    params: Params, reference: pd.DataFrame, current: pd.DataFrame, sampled: bool
+) -> DriftRun:
+    limit = params.drift.sample_rows
+    return run_drift(
+        reference,
+        current,
+        numeric=params.features.numeric,
+        categorical=params.features.categorical,
+        tests={name: _test(params, name) for name in params.features.all},
+        drift_share=params.drift.share,
+        metadata={"rows tested": f"a seeded sample of {limit} per table" if sampled else "all"},
+    )
+
+
+def _test(params: Params, column: str) -> tuple[str, float]:
+    test = params.drift.test_for(column, categorical=column in params.features.categorical)
+    return test.method, test.threshold
+
+
+def _statistic(params: Params, column: str, method: str) -> str:
+    """p_value (drift below the threshold) or distance (drift at or above it)."""
+    categorical = column in params.features.categorical
+    methods = CATEGORICAL_DRIFT_METHODS if categorical else NUMERIC_DRIFT_METHODS
+    return methods.get(method, "score")
+
+
+def data_quality(params: Params, reference: pd.DataFrame, current: pd.DataFrame) -> dict:
+    """What the schema allows but training never saw: new categories, values outside its range.
+
+    The current data has passed the same Pandera schema as the training data (so no missing
+    values or impossible values); this adds what is new relative to the reference.
+    """
+    columns = {}
+    for name in params.features.categorical:
+        new = sorted(set(current[name].astype(str)) - set(reference[name].astype(str)))
+        rows = int(current[name].astype(str).isin(new).sum())
+        columns[name] = {
+            "missing": int(current[name].isna().sum()),
+            "new_categories": new,
+            "rows_with_new_category": rows,
+        }
+    for name in params.features.numeric:
+        low, high = reference[name].min(), reference[name].max()
+        columns[name] = {
+            "missing": int(current[name].isna().sum()),
+            "reference_min": float(low),
+            "reference_max": float(high),
+            "below_reference_min": int((current[name] < low).sum()),
+            "above_reference_max": int((current[name] > high).sum()),
+        }
+    return {"schema": "valid", "rows": len(current), "columns": columns}
+
+
+def performance_decay(params: Params, model_dir: Path, current: Table) -> dict:
+    """The model's metrics on labelled current data against its holdout metrics at training."""
+    if not current.labelled:
+        return {"model": str(model_dir), "skipped": "the current data has no labels"}
+    model = load_model(model_dir)
+    metric = params.drift.decay_metric
+    trained = json.loads((Path(model_dir) / METRICS_FILE).read_text(encoding="utf-8"))
+    target = model.run["params"]["target"]
+    now = score(model.task, current.frame[target].to_numpy(), model.predict(current.frame))
+    if metric not in now:
+        raise ProjectError(f"drift.decay_metric {metric!r} is not a metric of a {model.task} model")
+    metrics = {
+        name: _change(name, trained.get(name), value) for name, value in json_safe(now).items()
+    }
+    decay = metrics[metric]["worse_by"]
+    return {
+        "model": str(model_dir),
+        "metric": metric,
+        "tolerance": params.drift.decay_tolerance,
+        "decayed": decay is not None and decay > params.drift.decay_tolerance,
+        "metrics": metrics,
+    }
+
+
+def _change(name: str, trained: float | None, current: float | None) -> dict:
+    """`worse_by`: relative change in the direction that makes the metric worse (0.5 = 50%)."""
+    worse_by = None
+    if trained is not None and current is not None and trained != 0:
+        change = (current - trained) / abs(trained)
+        worse_by = -change if HIGHER_IS_BETTER[name] else change
+        worse_by = None if math.isnan(worse_by) else worse_by
+    return {"training": trained, "current": current, "worse_by": worse_by}
+
+
+def _decide(params: Params, result: dict) -> dict:
+    columns = result["columns"]
+    drifted = [name for name, column in columns.items() if column["drifted"]]
+    share = len(drifted) / len(columns) if columns else 0.0
+    data_drift = share >= params.drift.share
+    reasons = []
+    if data_drift:
+        reasons.append(
+            f"{len(drifted)} of {len(columns)} columns drifted ({', '.join(drifted)}): "
+            f"share {share:.2f} >= {params.drift.share}"
+        )
+    performance = result.get("performance") or {}
+    if performance.get("decayed"):
+        worse_by = performance["metrics"][performance["metric"]]["worse_by"]
+        reasons.append(
+            f"{performance['metric']} is {_percent(worse_by)} worse than at training "
+            f"(tolerance {_percent(performance['tolerance'])})"
+        )
+    return {
+        "drift": bool(reasons),
+        "reasons": reasons,
+        "data_drift": data_drift,
+        "drifted_columns": drifted,
+        "share": share,
+        "share_threshold": params.drift.share,
+    }
+
+
+def summary_markdown(result: dict) -> str:
+    """The short markdown for a job summary or a pull request body."""
+    verdict = "**Drift: yes**" if result["drift"] else "**Drift: no**"
+    reasons = "; ".join(result["reasons"])
+    lines = [f"{verdict}{': ' + reasons if reasons else ''}"]
+    if result["columns"]:
+        lines += ["", "| column | test | score | threshold | drifted |"]
+        lines += ["| --- | --- | ---: | ---: | --- |"]
+        for name, c in result["columns"].items():
+            test = f"{c['method']} ({c['statistic'].replace('_', '-')})"
+            drifted = "**yes**" if c["drifted"] else "no"
+            lines += [
+                f"| `{name}` | {test} | {c['score']:.4g} | {c['threshold']:.4g} | {drifted} |"
+            ]
+        share, threshold = result["share"], result["share_threshold"]
+        lines += ["", f"Share of drifted columns: {share:.2f} (drift from {threshold})."]
+    lines += ["", *_data_lines(result), *_quality_lines(result), *_performance_lines(result)]
+    return "\n".join(lines) + "\n"
+
+
+def _data_lines(result: dict) -> list[str]:
+    lines = []
+    for name in ("reference", "current"):
+        table = result[name]
+        span = f", {table['from']} to {table['to']}" if table["from"] else ""
+        tested = table.get("rows_tested", table["rows"])
+        sample = f" (a seeded sample of {tested} tested)" if tested < table["rows"] else ""
+        lines.append(f"- {name}: `{table['location']}`, {table['rows']} rows{span}{sample}")
+    return lines
+
+
+def _quality_lines(result: dict) -> list[str]:
+    quality = result.get("quality")
+    if not quality:
+        return []
+    notes = []
+    for name, c in quality["columns"].items():
+        if c.get("new_categories"):
+            notes += [f"`{name}`: {c['rows_with_new_category']} rows of new {c['new_categories']}"]
+        if c.get("below_reference_min"):
+            notes += [f"`{name}`: {c['below_reference_min']} rows below {c['reference_min']:.4g}"]
+        if c.get("above_reference_max"):
+            notes += [f"`{name}`: {c['above_reference_max']} rows above {c['reference_max']:.4g}"]
+    found = "; outside what training saw: " + "; ".join(notes) if notes else ""
+    return [f"- quality: the current data passes the schema{found}"]
+
+
+def _performance_lines(result: dict) -> list[str]:
+    performance = result.get("performance")
+    if not performance:
+        return []
+    if "skipped" in performance:
+        return ["", f"Performance: not measured ({performance['skipped']})."]
+    lines = [
+        "",
+        f"Performance of `{performance['model']}` (decay when `{performance['metric']}` is "
+        f"more than {_percent(performance['tolerance'])} worse):",
+        "",
+        "| metric | at training | on current data | worse by |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for name, row in performance["metrics"].items():
+        cells = [
+            _number(row["training"]),
+            _number(row["current"]),
+            "n/a" if row["worse_by"] is None else _percent(row["worse_by"], sign="+"),
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def _percent(value: float, sign: str = "") -> str:
+    return format(value, f"{sign}.0%")  # 0.5 -> "50%"

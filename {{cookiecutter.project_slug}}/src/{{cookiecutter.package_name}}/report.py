@@ -1,0 +1,367 @@
+"""The PR comment: verdict, metrics with intervals, slices, chart, what changed, provenance."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .compare import Comparison, Delta, is_flagged, percent
+from .metrics import HIGHER_IS_BETTER
+
+MARKER = "<!-- {{ cookiecutter.project_slug }}:model-report -->"
+SLICES_SHOWN = 6
+PACKAGES_SHOWN = ("python", "scikit-learn", "pandas", "numpy", "pandera")
+SLICE_HEADER = ("| slice | rows | this PR |", "| --- | ---: | ---: |")
+NO_CHAMPION = {
+    "absent": "main has no model yet",
+    "failed": "main's model could not be trained",
+    "incomparable": "main's model predicts something else",
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the comment shows besides the numbers: the data validation and the lock file."""
+
+    validation: str | None = None
+    lock_name: str = "uv.lock"
+    lock_sha256: str | None = None
+
+
+def render(comparison: Comparison, context: Context) -> str:
+    """The whole comment; its first line is the hidden marker the commenter finds it by."""
+    sections = [
+        MARKER,
+        _headline(comparison),
+        _gate(comparison),
+        _overall(comparison),
+        _slices(comparison),
+        _chart(comparison),
+        _changes(comparison, context),
+        _footer(comparison, context),
+    ]
+    return "\n\n".join(section for section in sections if section) + "\n"
+
+
+def _headline(c: Comparison) -> str:
+    mark = "✅" if c.passed else "❌"
+    name = c.gate.primary_metric
+    primary = c.primary
+    if primary is None:
+        why = NO_CHAMPION[c.champion.status]
+        return f"## {mark} No comparison, {why}: this PR's {name} is {c.metrics[name]:.4f}"
+    return (
+        f"## {mark} {primary.direction.capitalize()}: {name} {primary.main:.4f} → "
+        f"{primary.pr:.4f} ({_relative(primary)})"
+    )
+
+
+def _gate(c: Comparison) -> str:
+    outcome = "**Gate passed.**" if c.passed else "**Gate failed:**"
+    failures = "".join(f"\n- {failure}" for failure in c.failures)
+    if c.champion.model is not None:
+        rule = (
+            f"It fails when {c.gate.primary_metric} is significantly worse than main's by more "
+            f"than {percent(c.gate.max_regression)}, or on any slice by more than "
+            f"{percent(c.gate.max_slice_regression)} of main's overall value."
+        )
+        return f"{outcome} {rule}{failures}"
+    bounds = [f"{n} ≤ {b}" for n, b in c.gate.absolute_max.items()]
+    bounds += [f"{n} ≥ {b}" for n, b in c.gate.absolute_min.items()]
+    text = (
+        f"{outcome} {_no_champion_story(c)} This PR's model is checked against the absolute "
+        f"bounds in params.yaml only: {', '.join(bounds) or 'none set'}.{failures}"
+    )
+    if c.champion.status == "failed":
+        text += f"\n\nThe last lines of the base's training:\n\n```text\n{c.champion.reason}\n```"
+    return text
+
+
+def _no_champion_story(c: Comparison) -> str:
+    base = f" (`{c.champion.commit[:12]}`)" if c.champion.commit else ""
+    if c.champion.status == "absent":
+        return f"Main has no model yet: the base commit{base} does not contain this project."
+    if c.champion.status == "failed":
+        return f"Main's model could not be trained: the base commit{base} failed to train."
+    return f"Main's model cannot be compared with this one: {c.champion.reason}."
+
+
+def _overall(c: Comparison) -> str:
+    where = (
+        f"Scored on the newest {c.holdout.rows} rows of `{c.holdout.path}` "
+        f"({c.holdout.first} to {c.holdout.last}). ↓ lower is better, ↑ higher is better."
+    )
+    if c.primary is None:
+        rows = [f"| {_metric(name, c)} | {value:.4f} |" for name, value in c.metrics.items()]
+        return "\n".join(["| metric | this PR |", "| --- | ---: |", *rows, "", where])
+    deltas = sorted(c.deltas, key=lambda d: d.metric != c.gate.primary_metric)
+    rows = [_delta_row(_metric(d.metric, c), d) for d in deltas]
+    method = (
+        f"Δ = this PR - main. The 95% interval comes from {c.resamples} paired bootstrap "
+        f"resamples of the holdout rows (seed {c.seed}); a change is significant, in bold, when "
+        "its interval excludes 0."
+    )
+    return "\n".join([*_delta_header("metric"), *rows, "", f"{where} {method}{_overlap(c)}"])
+
+
+def _overlap(c: Comparison) -> str:
+    """Main's model may have been fitted on rows of this holdout (e.g. the PR enlarged it)."""
+    trained_to = c.champion.model.run["data"]["train_to"] if c.champion.model else None
+    if trained_to is None or trained_to < c.holdout.first:
+        return ""
+    return (
+        f"\n\n⚠ Main's model was trained on rows up to {trained_to}, inside this holdout: "
+        "its scores here are optimistic."
+    )
+
+
+def _delta_header(first: str) -> list[str]:
+    return [
+        f"| {first} | main | this PR | Δ | 95% CI of Δ | |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+    ]
+
+
+def _metric(name: str, c: Comparison) -> str:
+    arrow = "↑" if HIGHER_IS_BETTER[name] else "↓"
+    return f"**{name}** {arrow} (primary)" if name == c.gate.primary_metric else f"{name} {arrow}"
+
+
+def _delta_row(label: str, d: Delta, flag: str = "") -> str:
+    verdict = f"**{d.direction}**" if d.significant else "no significant change"
+    return (
+        f"| {label} | {d.main:.4f} | {d.pr:.4f} | {d.delta:+.4f} | "
+        f"[{d.low:+.4f}, {d.high:+.4f}] | {flag or verdict} |"
+    )
+
+
+def _relative(d: Delta) -> str:
+    return f"{d.delta / abs(d.main) * 100:+.1f}%" if d.main else f"{d.delta:+.4f}"
+
+
+def _slices(c: Comparison) -> str:
+    name = c.gate.primary_metric
+    if c.primary is None:
+        rows = [
+            f"| {r['slice']}={r['value']} | {r['rows']} | {r[name]:.4f} |" for r in c.slice_metrics
+        ]
+        return "\n".join([f"### {name} per slice", "", *SLICE_HEADER, *rows])
+    tolerance = c.gate.max_slice_regression
+    flagged = [d for d in c.slice_deltas if is_flagged(d, tolerance)]
+    moved = c.slice_deltas[:SLICES_SHOWN]
+    shown = moved + [d for d in flagged if d not in moved]
+    warning = f"⚠ **regressed beyond {percent(tolerance)}**"
+    rows = [_delta_row(_slice(d), d, warning if d in flagged else "") for d in shown]
+    title = f"### Slices that moved most ({name}, {len(shown)} of {len(c.slice_deltas)})"
+    lines = [title, "", *_delta_header("slice"), *rows]
+    if flagged and c.primary.direction != "worse":
+        lines += ["", f"⚠ {len(flagged)} slice(s) regressed although {name} overall did not."]
+    return "\n".join(lines)
+
+
+def _slice(d: Delta) -> str:
+    return f"{d.label} ({d.rows} rows)"
+
+
+def _chart(c: Comparison) -> str:
+    """A Mermaid bar chart, which GitHub draws in comments: no image host needed."""
+    name = c.gate.primary_metric
+    labels = [f"{r['slice']}={r['value']}" for r in c.slice_metrics]
+    pr = [r[name] for r in c.slice_metrics]
+    series = f"    bar {_numbers(pr)}"
+    title = f"{name} per slice, this PR"
+    if c.primary is not None:
+        main = {d.label: d.main for d in c.slice_deltas}
+        series = f"    bar {_numbers([main[label] for label in labels])}\n    line {_numbers(pr)}"
+        title = f"{name} per slice: main (bars), this PR (line)"
+    axis = ", ".join(json.dumps(label.replace('"', "'")) for label in labels)
+    return (
+        f'```mermaid\nxychart-beta\n    title "{title}"\n    x-axis [{axis}]\n'
+        f'    y-axis "{name}"\n{series}\n```'
+    )
+
+
+def _numbers(values: list[float]) -> str:
+    return "[" + ", ".join("0" if math.isnan(v) else f"{v:.4f}" for v in values) + "]"
+
+
+def _changes(c: Comparison, context: Context) -> str:
+    validation = context.validation.strip() if context.validation else "Data validation: not run."
+    main_run = _champion_run(c)
+    lines = ["### What changed", ""]
+    if main_run is None:
+        lines.append("params.yaml: main has no model to compare with.")
+    else:
+        lines.append(_params_table(diff_params(main_run["params"], c.challenger_run["params"])))
+    rows = [
+        ("training data", lambda run: f"`{run['data']['path']}`"),
+        ("data sha256", lambda run: f"`{run['data']['sha256'][:16]}…`"),
+        ("train rows", lambda run: str(run["data"]["train_rows"])),
+        ("holdout rows", lambda run: str(run["data"]["holdout_rows"])),
+    ]
+    lines += ["", _side_by_side(rows, main_run, c.challenger_run)]
+    if main_run is not None:
+        same = main_run["data"]["sha256"] == c.challenger_run["data"]["sha256"]
+        lines += ["", "Same training data." if same else "**The training data changed.**"]
+    lines += ["", validation]
+    return "\n".join(lines)
+
+
+def _champion_run(c: Comparison) -> dict | None:
+    return c.champion.model.run if c.champion.model is not None else None
+
+
+def diff_params(before: dict, after: dict) -> list[tuple[str, object, object]]:
+    """(dotted key, main's value, this PR's value) for every params.yaml entry that differs."""
+    old, new = _flatten(before), _flatten(after)
+    missing = object()
+    return [
+        (key, old.get(key), new.get(key))
+        for key in sorted(old.keys() | new.keys())
+        if old.get(key, missing) != new.get(key, missing)
+    ]
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _params_table(changes: list[tuple[str, object, object]]) -> str:
+    if not changes:
+        return "params.yaml: no change."
+    rows = [f"| `{key}` | {_value(old)} | {_value(new)} |" for key, old, new in changes]
+    return "\n".join(["| params.yaml | main | this PR |", "| --- | --- | --- |", *rows])
+
+
+def _value(value: object) -> str:
+    return "(absent)" if value is None else f"`{json.dumps(value)}`"
+
+
+def _side_by_side(rows: list, main_run: dict | None, pr_run: dict) -> str:
+    """A two-column table (main, this PR), or one column when main has no model."""
+    if main_run is None:
+        lines = ["| | this PR |", "| --- | --- |"]
+        return "\n".join(lines + [f"| {label} | {cell(pr_run)} |" for label, cell in rows])
+    lines = ["| | main | this PR |", "| --- | --- | --- |"]
+    return "\n".join(
+        lines + [f"| {label} | {cell(main_run)} | {cell(pr_run)} |" for label, cell in rows]
+    )
+
+
+def _footer(c: Comparison, context: Context) -> str:
+    rows = [
+        ("commit", _commit),
+        ("training data sha256", lambda run: f"`{run['data']['sha256']}`"),
+        ("seed", lambda run: str(run["seed"])),
+        ("packages", _packages),
+    ]
+    lock = (
+        f"`{context.lock_name}` sha256 `{context.lock_sha256}`"
+        if context.lock_sha256
+        else f"none (no `{context.lock_name}` found)"
+    )
+    return "\n".join(
+        [
+            "<details><summary>Reproducibility</summary>",
+            "",
+            _side_by_side(rows, _champion_run(c), c.challenger_run),
+            "",
+            f"Holdout data sha256 `{c.holdout.sha256}`. Bootstrap: {c.resamples} resamples, "
+            f"seed {c.seed}. Lock file: {lock}. Both models were trained in this job's "
+            "environment. No PNG plots (matplotlib is not a dependency): the chart above is "
+            "Mermaid and every number is in the report artifact's `report.json`.",
+            "",
+            "</details>",
+        ]
+    )
+
+
+def _commit(run: dict) -> str:
+    git = run.get("git") or {}
+    if not git.get("commit"):
+        return "not in git"
+    return f"`{git['commit'][:12]}`" + (" + uncommitted changes" if git.get("dirty") else "")
+
+
+def _packages(run: dict) -> str:
+    packages = run.get("packages", {})
+    return ", ".join(f"{name} {packages[name]}" for name in PACKAGES_SHOWN if name in packages)
+
+
+def as_json(c: Comparison, context: Context) -> dict:
+    """Every number of the report, for the artifact (NaN written as null)."""
+    main_run = _champion_run(c)
+    payload = {
+        "passed": c.passed,
+        "failures": c.failures,
+        "verdict": c.primary.direction if c.primary else None,
+        "gate": c.gate.model_dump(mode="json"),
+        "champion": {key: getattr(c.champion, key) for key in ("status", "reason", "commit")},
+        "holdout": vars(c.holdout),
+        "bootstrap": {"resamples": c.resamples, "seed": c.seed, "confidence": 0.95},
+        "metrics": [_delta_json(d) for d in c.deltas],
+        "slices": [_delta_json(d) for d in c.slice_deltas],
+        "this_pr": {"metrics": c.metrics, "slices": c.slice_metrics},
+        "params_changes": _param_changes(main_run, c.challenger_run),
+        "runs": {"main": main_run, "this_pr": c.challenger_run},
+        "lock": {"file": context.lock_name, "sha256": context.lock_sha256},
+        "validation": context.validation,
+    }
+    return _without_nan(payload)
+
+
+def _param_changes(main_run: dict | None, pr_run: dict) -> list | None:
+    if main_run is None:
+        return None
+    return [list(change) for change in diff_params(main_run["params"], pr_run["params"])]
+
+
+def _delta_json(d: Delta) -> dict:
+    return {
+        **vars(d),
+        "delta": d.delta,
+        "significant": d.significant,
+        "direction": d.direction,
+        "worse_by": d.worse_by if math.isfinite(d.worse_by) else None,
+    }
+
+
+def _without_nan(value: object) -> object:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _without_nan(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nan(item) for item in value]
+    return value
+
+
+def write_report(c: Comparison, context: Context, out: Path, artifacts: Path | None = None) -> str:
+    """Write the comment to `out` (and the full report to `artifacts`), each all or nothing."""
+    text = render(c, context)
+    _write_atomically(out, text)
+    if artifacts is not None:
+        from .artifacts import atomic_directory, write_json
+
+        with atomic_directory(artifacts) as staging:
+            (staging / "report.md").write_text(text, encoding="utf-8")
+            write_json(staging / "report.json", as_json(c, context))
+    return text
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        stream.write(text)
+    os.replace(temporary, path)

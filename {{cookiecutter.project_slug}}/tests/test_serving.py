@@ -1,0 +1,287 @@
+"""The bento, built and served for real: right answers for good rows, a 4xx for every bad one.
+
+One bento is built and one server started for the whole module (BentoML's store lives in a
+temporary BENTOML_HOME); the server is always stopped, even when a test fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from {{ cookiecutter.package_name }}.artifacts import load_model
+from {{ cookiecutter.package_name }}.validation import read_csv
+
+from conftest import PROJECT
+
+pytestmark = pytest.mark.slow
+
+FEATURES = ["store", "category", "price", "promotion", "temperature", "fuel_price"]
+READY_WITHIN_SECONDS = 120
+
+
+@pytest.fixture(scope="module")
+def bentoml_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("bentoml_home")
+
+
+@pytest.fixture(scope="module")
+def built(trained_model_dir, bentoml_home, tmp_path_factory):
+    """Run `bento` as the release workflow does; return (tag, GITHUB_OUTPUT file)."""
+    github_output = tmp_path_factory.mktemp("gh") / "output"
+    done = subprocess.run(
+        [sys.executable, "-m", "{{ cookiecutter.package_name }}", "bento", "--model", str(trained_model_dir)],
+        cwd=PROJECT,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(PROJECT / "src"),
+            "BENTOML_HOME": str(bentoml_home),
+            "GITHUB_OUTPUT": str(github_output),
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.strip().splitlines()[-1], github_output
+
+
+@pytest.fixture(scope="module")
+def bento_dir(built, bentoml_home) -> Path:
+    name, version = built[0].split(":")
+    return bentoml_home / "bentos" / name / version
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(built, bentoml_home, tmp_path_factory):
+    """`bentoml serve <tag>` on a free loopback port; yields the base URL."""
+    port = free_port()
+    log = (tmp_path_factory.mktemp("serve") / "serve.log").open("w")
+    # No PYTHONPATH: the server must run the bento's own copy of the code, not the checkout.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bentoml",
+            "serve",
+            built[0],
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=tmp_path_factory.mktemp("cwd"),
+        env={**env, "BENTOML_HOME": str(bentoml_home)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so its workers stop with it
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base, process, Path(log.name))
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+def wait_until_ready(base: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + READY_WITHIN_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"bentoml serve exited {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if request(base, "GET", "/readyz")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"not ready within {READY_WITHIN_SECONDS} s:\n{log.read_text()[-3000:]}")
+
+
+def request(
+    base: str,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    content_type: str = "application/json",
+):
+    """(status, parsed JSON or text) of one HTTP call; 4xx and 5xx are returned, not raised."""
+    call = urllib.request.Request(
+        base + path, data=body, method=method, headers={"Content-Type": content_type}
+    )
+    try:
+        with urllib.request.urlopen(call, timeout=30) as response:
+            status, text = response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read().decode()
+    try:
+        return status, json.loads(text)
+    except json.JSONDecodeError:
+        return status, text
+
+
+def post_rows(base: str, rows: list) -> tuple[int, object]:
+    return request(base, "POST", "/predict", json.dumps({"rows": rows}).encode())
+
+
+@pytest.fixture(scope="module")
+def demo_rows(baseline_csv) -> list[dict]:
+    return pd.read_csv(baseline_csv)[FEATURES].head(120).to_dict(orient="records")
+
+
+def test_the_bento_carries_only_the_service_code_and_a_dockerfile(bento_dir):
+    assert (bento_dir / "env" / "docker" / "Dockerfile").is_file()
+    package = bento_dir / "src" / "{{ cookiecutter.package_name }}"
+    shipped = {path.name for path in package.glob("*.py")}
+    assert "service.py" in shipped
+    assert not shipped & {"train.py", "data.py", "cli.py", "evaluate.py"}
+    assert not (bento_dir / "src" / "data").exists()
+
+
+def test_the_bento_pins_the_training_packages_and_labels_its_provenance(
+    bento_dir, trained_model_dir
+):
+    run = json.loads((trained_model_dir / "run.json").read_text())
+    requirements = (bento_dir / "env" / "python" / "requirements.txt").read_text().splitlines()
+    assert f"scikit-learn=={run['packages']['scikit-learn']}" in requirements
+    labels = yaml.safe_load((bento_dir / "bento.yaml").read_text())["labels"]
+    assert labels["data-sha256"] == run["data"]["sha256"]
+    assert "git-sha" in labels
+    metrics = json.loads((trained_model_dir / "metrics.json").read_text())
+    assert {f"holdout-{name}" for name in metrics} <= set(labels)
+
+
+def test_the_tag_goes_to_github_output(built):
+    tag, github_output = built
+    assert f"tag={tag}" in github_output.read_text().splitlines()
+
+
+def test_health_and_metrics_endpoints_answer(server):
+    assert request(server, "GET", "/readyz")[0] == 200
+    assert request(server, "GET", "/livez")[0] == 200
+    status, text = request(server, "GET", "/metrics")
+    assert status == 200 and "bentoml" in text
+
+
+def test_served_predictions_equal_the_pipelines_own(server, demo_rows, trained_model_dir):
+    status, answer = post_rows(server, demo_rows)
+    assert status == 200, answer
+    model = load_model(trained_model_dir)
+    expected = model.predict(pd.DataFrame(demo_rows))
+    assert len(answer) == len(demo_rows)
+    if model.task == "classification":
+        served = [item["probability"] for item in answer]
+        assert [item["label"] for item in answer] == (expected >= 0.5).astype(int).tolist()
+    else:
+        served = [item["prediction"] for item in answer]
+    assert served == pytest.approx(expected.tolist(), rel=1e-12)
+
+
+def test_served_predictions_equal_batch_predict_on_the_same_file(
+    server, baseline_csv, trained_model_dir
+):
+    expected = load_model(trained_model_dir).predict(read_csv(baseline_csv).head(50))
+    rows = pd.read_csv(baseline_csv).head(50).to_dict(orient="records")  # extra columns ignored
+    status, answer = post_rows(server, rows)
+    assert status == 200, answer
+    key = "probability" if "probability" in answer[0] else "prediction"
+    assert [item[key] for item in answer] == pytest.approx(expected.tolist(), rel=1e-12)
+
+
+def bad_row(demo_rows, **changes):
+    row = {**demo_rows[0], **changes}
+    return [demo_rows[1], {k: v for k, v in row.items() if v is not ...}]
+
+
+@pytest.mark.parametrize(
+    ("case", "field", "change"),
+    [
+        ("missing field", "price", {"price": ...}),
+        ("wrong type", "price", {"price": "cheap"}),
+        ("out of range", "temperature", {"temperature": 80.0}),
+        ("unknown store", "store", {"store": "moon_base"}),
+        ("non-integer flag", "promotion", {"promotion": 7}),
+    ],
+)
+def test_a_bad_row_gets_a_4xx_naming_the_row_and_the_field(server, demo_rows, case, field, change):
+    status, answer = post_rows(server, bad_row(demo_rows, **change))
+    assert 400 <= status < 500, (case, status, answer)
+    assert [1, field] in [error["loc"][1:] for error in answer["detail"]], answer
+
+
+def test_an_empty_list_gets_a_4xx(server):
+    status, answer = post_rows(server, [])
+    assert 400 <= status < 500
+    assert ["rows"] in [error["loc"] for error in answer["detail"]]
+
+
+def test_too_many_rows_get_a_4xx(server, demo_rows):
+    status, _ = post_rows(server, demo_rows * 10)  # 1200 rows, over the limit of 1000
+    assert 400 <= status < 500
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'{"rows": [', "application/json"),
+        (b"rows=1", "application/x-www-form-urlencoded"),
+        (b"{}", "multipart/form-data"),
+        (json.dumps({"rows": dict(store="suburb")}).encode(), "application/json"),
+    ],
+)
+def test_a_malformed_body_gets_a_4xx_with_a_reason(server, body, content_type):
+    status, answer = request(server, "POST", "/predict", body, content_type)
+    assert 400 <= status < 500, (status, answer)
+    assert answer["error"]
+
+
+def test_fuzzing_the_openapi_document_finds_no_server_error(server, tmp_path):
+    """Schemathesis generates valid and invalid requests from /docs.json: none may get a 5xx."""
+    schemathesis = Path(sys.executable).with_name("st")
+    done = subprocess.run(
+        [
+            str(schemathesis),
+            "run",
+            f"{server}/docs.json",
+            "--url",
+            server,
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "30",
+            "--seed",
+            "0",
+            "--generation-database",
+            "none",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-4000:]
