@@ -23,9 +23,18 @@ class Run:
 def bake(into: Path) -> Path:
     """Bake the default project into `into` (replacing it) and return the project folder."""
     subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", "--overwrite-if-exists",
-         "--output-dir", str(into), str(TEMPLATE)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "--overwrite-if-exists",
+            "--output-dir",
+            str(into),
+            str(TEMPLATE),
+        ],
+        check=True,
+        capture_output=True,
     )
     return into / "demand-forecast"
 
@@ -37,8 +46,9 @@ def project_env(project: Path) -> dict[str, str]:
 def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, ok=(0,)) -> Run:
     """Run one command; its wall time and the peak resident memory of its process tree's largest."""
     started = time.perf_counter()
-    process = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)

@@ -22,19 +22,45 @@ for column in ["store", "category"]:
     )
     stats.chi2_contingency(table)
 """
-IMPORT_EVIDENTLY = "import time; t = time.perf_counter(); import evidently.presets; print(time.perf_counter() - t)"
+IMPORT_EVIDENTLY = (
+    "import time; t = time.perf_counter(); import evidently.presets; print(time.perf_counter() - t)"
+)
 
 
 def measure(project: Path, rows: int) -> dict[str, object]:
     reference, current = f"bench-data/ref-{rows}.csv", f"bench-data/cur-{rows}.csv"
     cli(project, "data", "--rows", str(rows), "--seed", "1", "--out", reference)
-    cli(project, "data", "--scenario", "fuel-shock", "--rows", str(rows), "--seed", "2",
-        "--out", current)
-    checked = cli(project, "drift", "--reference", reference, "--current", current,
-                  "--out", f"reports/drift-{rows}")
+    cli(
+        project,
+        "data",
+        "--scenario",
+        "fuel-shock",
+        "--rows",
+        str(rows),
+        "--seed",
+        "2",
+        "--out",
+        current,
+    )
+    checked = cli(
+        project,
+        "drift",
+        "--reference",
+        reference,
+        "--current",
+        current,
+        "--out",
+        f"reports/drift-{rows}",
+    )
     floor = run([sys.executable, "-c", FLOOR, reference, current], project)
-    imports = subprocess.run([sys.executable, "-c", IMPORT_EVIDENTLY], cwd=project,
-                             env=project_env(project), capture_output=True, text=True, check=True)
+    imports = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVIDENTLY],
+        cwd=project,
+        env=project_env(project),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     timings = json.loads((project / f"reports/drift-{rows}/drift.json").read_text()).get(
         "timings_seconds", {}
     )

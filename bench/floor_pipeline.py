@@ -1,4 +1,4 @@
-"""The floor for the PR pipeline: read the CSV, fit and predict the same pipeline twice, no framework."""
+"""PR pipeline floor: read the CSV, fit and predict the same pipeline twice, no framework."""
 
 import sys
 
@@ -21,8 +21,10 @@ def pipeline() -> Pipeline:
         max_iter=200, learning_rate=0.1, max_leaf_nodes=31, random_state=42
     )
     return Pipeline(
-        [("features", features),
-         ("model", TransformedTargetRegressor(model, func=np.log1p, inverse_func=np.expm1))]
+        [
+            ("features", features),
+            ("model", TransformedTargetRegressor(model, func=np.log1p, inverse_func=np.expm1)),
+        ]
     )
 
 

@@ -32,8 +32,14 @@ def timed_install(installer: str, packages: list[str]) -> tuple[float, float]:
             command = [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python")]
         else:
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-            command = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-                       "--disable-pip-version-check"]
+            command = [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+            ]
         started = time.perf_counter()
         subprocess.run([*command, *packages], check=True, capture_output=True)
         return time.perf_counter() - started, size_mb(venv)

@@ -18,8 +18,9 @@ def commit_data(project: Path, rows: int) -> None:
         subprocess.run(["git", "init", "-q", "-b", "main"], cwd=project, check=True)
     git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
     subprocess.run(["git", "add", "-A"], cwd=project, check=True)
-    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", f"{rows} rows"], cwd=project,
-                   check=True)
+    subprocess.run(
+        [*git, "commit", "-q", "--allow-empty", "-m", f"{rows} rows"], cwd=project, check=True
+    )
 
 
 def pipeline_once(project: Path) -> dict[str, object]:
@@ -27,9 +28,19 @@ def pipeline_once(project: Path) -> dict[str, object]:
         "validate": cli(project, "validate", "data/train.csv", "--markdown", "reports/v.md"),
         "train": cli(project, "train", "--out", "models/challenger"),
         "champion": cli(project, "champion", "--base", "HEAD", "--out", "models/champion"),
-        "compare": cli(project, "compare", "--champion", "models/champion", "--challenger",
-                       "models/challenger", "--data", "data/train.csv", "--out",
-                       "reports/comment.md", ok=(0, 1)),
+        "compare": cli(
+            project,
+            "compare",
+            "--champion",
+            "models/champion",
+            "--challenger",
+            "models/challenger",
+            "--data",
+            "data/train.csv",
+            "--out",
+            "reports/comment.md",
+            ok=(0, 1),
+        ),
     }
     return steps
 

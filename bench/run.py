@@ -15,12 +15,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import drift  # noqa: E402
-import install  # noqa: E402
-import pr_pipeline  # noqa: E402
-import serving  # noqa: E402
-import startup  # noqa: E402
-from common import TEMPLATE, bake  # noqa: E402
+import drift
+import install
+import pr_pipeline
+import serving
+import startup
+from common import TEMPLATE, bake
 
 RESULTS = TEMPLATE / "bench" / "results"
 SUBCOMMANDS_ON_TINY_DATA = {
@@ -28,10 +28,24 @@ SUBCOMMANDS_ON_TINY_DATA = {
     "validate": ["validate", "bench-data/tiny.csv"],
     "train": ["train", "--data", "bench-data/tiny.csv", "--out", "models/tiny"],
     "evaluate": ["evaluate", "--model", "models/tiny", "--data", "bench-data/tiny.csv"],
-    "predict": ["predict", "--model", "models/tiny", "--input", "bench-data/tiny.csv",
-                "--out", "bench-data/tiny-predictions.csv"],
-    "drift": ["drift", "--reference", "bench-data/tiny.csv", "--current", "bench-data/tiny.csv",
-              "--out", "reports/tiny-drift"],
+    "predict": [
+        "predict",
+        "--model",
+        "models/tiny",
+        "--input",
+        "bench-data/tiny.csv",
+        "--out",
+        "bench-data/tiny-predictions.csv",
+    ],
+    "drift": [
+        "drift",
+        "--reference",
+        "bench-data/tiny.csv",
+        "--current",
+        "bench-data/tiny.csv",
+        "--out",
+        "reports/tiny-drift",
+    ],
 }
 
 
@@ -40,24 +54,32 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, one repeat")
     parser.add_argument("--only", help="comma-separated sections to run")
     args = parser.parse_args()
-    sections = set(args.only.split(",")) if args.only else {
-        "startup", "pr_pipeline", "drift", "serving", "install"}
+    sections = (
+        set(args.only.split(","))
+        if args.only
+        else {"startup", "pr_pipeline", "drift", "serving", "install"}
+    )
     pipeline_rows = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
     drift_rows = [100_000] if args.quick else [100_000, 1_000_000]
     repeats = 1 if args.quick else 3
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     project = bake(work)
-    report: dict[str, object] = {"machine": f"{platform.machine()}, {platform.python_version()}",
-                                 "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    report: dict[str, object] = {
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
     if "startup" in sections:
         report["startup"] = {
             "help_seconds": startup.help_seconds(project, 5),
-            "subcommands": {name: startup.subcommand_imports(project, argv)
-                            for name, argv in SUBCOMMANDS_ON_TINY_DATA.items()},
+            "subcommands": {
+                name: startup.subcommand_imports(project, argv)
+                for name, argv in SUBCOMMANDS_ON_TINY_DATA.items()
+            },
         }
     if "pr_pipeline" in sections:
-        report["pr_pipeline"] = [pr_pipeline.measure(project, rows, repeats)
-                                 for rows in pipeline_rows]
+        report["pr_pipeline"] = [
+            pr_pipeline.measure(project, rows, repeats) for rows in pipeline_rows
+        ]
     if "drift" in sections:
         report["drift"] = [drift.measure(project, rows) for rows in drift_rows]
     if "serving" in sections:
@@ -75,33 +97,49 @@ def main() -> int:
 def render(report: dict) -> str:
     lines = [f"machine: {report['machine']}"]
     if "startup" in report:
-        lines += ["", f"start-up: --help {report['startup']['help_seconds']} s (target < 0.5 s)",
-                  "  subcommand   seconds  exit  heavy imports"]
+        lines += [
+            "",
+            f"start-up: --help {report['startup']['help_seconds']} s (target < 0.5 s)",
+            "  subcommand   seconds  exit  heavy imports",
+        ]
         for name, row in report["startup"]["subcommands"].items():
-            lines.append(f"  {name:<12}{row['seconds']:>8}{row['exit_code']!s:>6}  "
-                         f"{', '.join(row['heavy_imports'])}")
+            lines.append(
+                f"  {name:<12}{row['seconds']:>8}{row['exit_code']!s:>6}  "
+                f"{', '.join(row['heavy_imports'])}"
+            )
     if "pr_pipeline" in report:
         lines += ["", "PR pipeline   rows  seconds  floor s  ratio  peak MB  frame MB  mem/frame"]
         for r in report["pr_pipeline"]:
-            lines.append(f"  {r['rows']:>14,}{r['seconds']:>9}{r['floor_seconds']:>9}"
-                         f"{r['time_ratio']:>7}{r['peak_rss_mb']:>9}{r['frame_mb']:>10}"
-                         f"{r['memory_ratio_to_frame']:>11}")
+            lines.append(
+                f"  {r['rows']:>14,}{r['seconds']:>9}{r['floor_seconds']:>9}"
+                f"{r['time_ratio']:>7}{r['peak_rss_mb']:>9}{r['frame_mb']:>10}"
+                f"{r['memory_ratio_to_frame']:>11}"
+            )
     if "drift" in report:
         lines += ["", "drift         rows  seconds  scipy s  ratio  evidently share"]
         for r in report["drift"]:
-            lines.append(f"  {r['rows']:>14,}{r['seconds']:>9}{r['floor_seconds']:>9}"
-                         f"{r['time_ratio']:>7}  {r['evidently_share']}")
+            lines.append(
+                f"  {r['rows']:>14,}{r['seconds']:>9}{r['floor_seconds']:>9}"
+                f"{r['time_ratio']:>7}  {r['evidently_share']}"
+            )
     if "serving" in report:
-        lines += ["", "serving   req/s   p50 ms   p99 ms   rows/s   in-process rows/s   ratio"]
+        lines += [
+            "",
+            "serving          req/s   p50 ms   p99 ms   rows/s   in-process rows/s   ratio",
+        ]
         for size, r in report["serving"].items():
-            lines.append(f"  {size:<8}{r['requests_per_second']:>7}{r['p50_ms']:>9}{r['p99_ms']:>9}"
-                         f"{r['served_rows_per_second']:>9}{r['in_process_rows_per_second']:>20}"
-                         f"{r['ratio_to_in_process']:>8}")
+            lines.append(
+                f"  {size:<15}{r['requests_per_second']:>7}{r['p50_ms']:>9}{r['p99_ms']:>9}"
+                f"{r['served_rows_per_second']:>9}{r['in_process_rows_per_second']:>20}"
+                f"{r['ratio_to_in_process']:>8}"
+            )
     if "install" in report:
         lines += ["", "install   uv s (warm)   pip s (warm)   env MB"]
         for workflow, r in report["install"].items():
-            lines.append(f"  {workflow:<8}{r.get('uv_seconds')!s:>12}{r.get('pip_seconds')!s:>15}"
-                         f"{r['env_mb']:>9}")
+            lines.append(
+                f"  {workflow:<8}{r.get('uv_seconds')!s:>12}{r.get('pip_seconds')!s:>15}"
+                f"{r['env_mb']:>9}"
+            )
     return "\n".join(lines)
 
 

@@ -24,9 +24,19 @@ def free_port() -> int:
 def start_server(project: Path, tag: str, env: dict[str, str]) -> tuple[subprocess.Popen, int]:
     port = free_port()
     server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("bentoml")), "serve", tag, "--host", "127.0.0.1",
-         "--port", str(port)],
-        cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(Path(sys.executable).with_name("bentoml")),
+            "serve",
+            tag,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -43,6 +53,7 @@ def start_server(project: Path, tag: str, env: dict[str, str]) -> tuple[subproce
 
 def load(port: int, body: bytes, requests: int, workers: int) -> dict[str, float]:
     """Send a bounded number of identical requests; latency percentiles and throughput."""
+
     def worker(count: int) -> list[float]:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         latencies = []
@@ -86,27 +97,49 @@ def in_process_rows_per_second(project: Path, rows: list[dict], repeats: int = 2
         f"for _ in range({repeats}): model.predict(pd.DataFrame(json.loads(sys.argv[1])))\n"
         f"print(len(frame) * {repeats} / (time.perf_counter() - started))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code, json.dumps(rows)], cwd=project,
-                          env=project_env(project), capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(rows)],
+        cwd=project,
+        env=project_env(project),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return float(done.stdout.strip())
 
 
 def measure(project: Path, bentoml_home: Path) -> dict[str, object]:
     env = {**project_env(project), "BENTOML_HOME": str(bentoml_home)}
-    subprocess.run([sys.executable, "-m", PACKAGE, "train", "--out", "models/bench"], cwd=project,
-                   env=env, check=True, capture_output=True)
-    built = subprocess.run([sys.executable, "-m", PACKAGE, "bento", "--model", "models/bench"],
-                           cwd=project, env=env, check=True, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, "-m", PACKAGE, "train", "--out", "models/bench"],
+        cwd=project,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    built = subprocess.run(
+        [sys.executable, "-m", PACKAGE, "bento", "--model", "models/bench"],
+        cwd=project,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     tag = built.stdout.strip().splitlines()[-1].split()[-1]
     server, port = start_server(project, tag, env)
     try:
         results = {}
-        for size, requests in ((1, 400), (100, 200)):
+        # 1 client measures latency alone; 4 clients share this machine's 2 cores with the server.
+        for label, size, requests, workers in (
+            ("1_row_1_client", 1, 300, 1),
+            ("1_row", 1, 400, 4),
+            ("100_row", 100, 200, 4),
+        ):
             rows = rows_of(project, size)
-            served = load(port, json.dumps({"rows": rows}).encode(), requests, workers=4)
+            served = load(port, json.dumps({"rows": rows}).encode(), requests, workers=workers)
             in_process = in_process_rows_per_second(project, rows)
             served_rows = served["requests_per_second"] * size
-            results[f"{size}_row"] = {
+            results[label] = {
                 **served,
                 "served_rows_per_second": round(served_rows, 1),
                 "in_process_rows_per_second": round(in_process, 1),

@@ -24,8 +24,10 @@ PROBE = (
 
 
 def help_seconds(project: Path, repeats: int) -> float:
-    runs = [run([sys.executable, "-m", PACKAGE, "--help"], project, project_env(project))
-            for _ in range(repeats)]
+    runs = [
+        run([sys.executable, "-m", PACKAGE, "--help"], project, project_env(project))
+        for _ in range(repeats)
+    ]
     return round(median_run(runs).seconds, 3)
 
 
@@ -35,8 +37,13 @@ def subcommand_imports(project: Path, argv: list[str]) -> dict[str, object]:
 
     code = PROBE.format(package=PACKAGE, heavy=HEAVY)
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code, json.dumps(argv)], cwd=project,
-                          env=project_env(project), capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(argv)],
+        cwd=project,
+        env=project_env(project),
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - started
     exit_code, imported = json.loads(done.stderr.strip().splitlines()[-1])
     return {"seconds": round(seconds, 2), "exit_code": exit_code, "heavy_imports": imported}

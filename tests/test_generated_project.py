@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +116,27 @@ def test_a_broken_csv_fails_validate_and_train_naming_each_problem(project, tmp_
         assert "price: must be > 0 (2 rows), e.g. -2.1" in report
         assert "temperature: column is missing" in report
     assert not (tmp_path / "m").exists()
+
+
+def test_the_pre_commit_hooks_pass_in_a_fresh_repository(cookies):
+    baked = bake(cookies)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "baked"]):
+        subprocess.run([*git, *command], cwd=baked, check=True)
+    env = {**project_env(baked), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "--all-files"],
+        cwd=baked,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ruff check" in done.stdout and "Passed" in done.stdout
+    assert (
+        subprocess.run(
+            ["git", "status", "--porcelain"], cwd=baked, capture_output=True, text=True
+        ).stdout
+        == ""
+    )  # the hooks changed nothing

@@ -110,10 +110,6 @@ def assert_pinned(files: list[Path]) -> int:
 
 def test_every_action_is_pinned_to_the_verified_commit_of_its_tag(baked):
     assert assert_pinned(pinned_files(baked)) >= 10
-    hook = yaml.safe_load((baked / ".pre-commit-config.yaml").read_text())["repos"][0]
-    tag, sha = PINS["astral-sh/ruff-pre-commit"]
-    assert hook["rev"] == sha
-    assert f"# frozen: {tag}" in (baked / ".pre-commit-config.yaml").read_text()
 
 
 def test_the_templates_own_ci_is_pinned_and_passes_the_same_checks():

@@ -168,10 +168,18 @@ def _github_repo(text: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="{{ cookiecutter.project_slug }}",
-        description="Demand model: data, validation, training and evaluation.",
+        description="Demand model: data, training, pull-request comparison, serving, drift checks.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_model_commands(commands)
+    _add_pull_request_commands(commands)
+    _add_release_commands(commands)
+    _add_monitoring_commands(commands)
+    return parser
 
+
+def _add_model_commands(commands: argparse._SubParsersAction) -> None:
+    """data -> validate -> train -> evaluate: the local loop."""
     data = commands.add_parser("data", help="write the demo data set (deterministic)")
     data.add_argument("--scenario", choices=("baseline", "fuel-shock"), default="baseline")
     data.add_argument("--rows", type=_positive_int, default=8760)
@@ -197,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", type=Path, help="also write the metrics as JSON")
     evaluate.set_defaults(handler=_evaluate)
 
+
+def _add_pull_request_commands(commands: argparse._SubParsersAction) -> None:
+    """What the pr workflow runs besides training: main's model, then the comparison."""
     champion = commands.add_parser("champion", help="train main's model from the base commit")
     champion.add_argument("--base", required=True, help="git revision of the base (e.g. main)")
     champion.add_argument("--out", type=Path, required=True, help="model directory to write")
@@ -213,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--lock", type=Path, default=Path("uv.lock"), help="lock file to cite")
     compare.set_defaults(handler=_compare)
 
+
+def _add_release_commands(commands: argparse._SubParsersAction) -> None:
+    """Serving the merged model: batch predictions, the bento, the model card."""
     predict = commands.add_parser("predict", help="batch predictions for a CSV of model inputs")
     predict.add_argument("--model", type=Path, required=True, help="directory written by train")
     predict.add_argument("--input", type=Path, required=True, help="CSV of model inputs")
@@ -231,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     card.add_argument("--repo", type=_github_repo, help="OWNER/NAME, to link the pull request")
     card.set_defaults(handler=_card)
 
+
+def _add_monitoring_commands(commands: argparse._SubParsersAction) -> None:
+    """What the drift workflow runs: the check, then the next training snapshot."""
     drift = commands.add_parser("drift", help="recent vs training data: drift, quality, decay")
     drift.add_argument("--reference", help="training data (default: data.train in params)")
     drift.add_argument("--current", help="CSV, folder or URL (default: data.incoming)")
@@ -244,7 +261,6 @@ def build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--drift", type=Path, help="drift --out directory, recorded as the reason")
     retrain.add_argument("--params", type=Path, default=Path("params.yaml"))
     retrain.set_defaults(handler=_retrain)
-    return parser
 
 
 def _positive_int(text: str) -> int:
