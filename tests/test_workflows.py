@@ -219,6 +219,19 @@ def remote(cookies, tmp_path) -> Path:
     return root
 
 
+def push_to_pull_request(
+    remote: Path, state: Path, number: int, base: str, branch: str, path: str, old: str, new: str
+) -> dict:
+    """Commit a change to the PR's branch, as GitHub records it; the synchronize event it sends."""
+    head = commit_change(remote, branch, path, old, new)
+    github = github_record(state)
+    github["pulls"][0]["head"]["sha"] = head
+    (state / "github.json").write_text(json.dumps(github))
+    return pull_request_event(
+        number=number, base_sha=base, head_sha=head, head_ref=branch, repository=REPOSITORY
+    )
+
+
 def commit_change(root: Path, branch: str, path: str, old: str, new: str) -> str:
     exists = subprocess.run(
         ["git", "rev-parse", "--verify", "--quiet", branch], cwd=root, capture_output=True
@@ -295,12 +308,8 @@ def test_a_pull_request_gets_one_comment_updated_in_place(remote, tmp_path):
     pr, _ = pr_then_comment(remote, state, event, run_id=100)
     first = require_comment(state, 2, MARKER)
     assert first["body"] == pr.summary
-    head = commit_change(remote, "tune", "params.yaml", "seed: 7", "seed: 8")
-    github = github_record(state)
-    github["pulls"][0]["head"]["sha"] = head
-    (state / "github.json").write_text(json.dumps(github))
-    event = pull_request_event(
-        number=2, base_sha=base, head_sha=head, head_ref="tune", repository=REPOSITORY
+    event = push_to_pull_request(
+        remote, state, 2, base, "tune", "params.yaml", "seed: 7", "seed: 8"
     )
     pr_then_comment(remote, state, event, run_id=200)
     updated = require_comment(state, 2, MARKER)
@@ -353,12 +362,8 @@ def test_invalid_data_in_a_pull_request_is_reported_and_fails_the_check(remote, 
     first = require_comment(state, 4, MARKER)
     assert "Data validation failed" in first["body"]
 
-    head = commit_change(remote, "bad", "data/train.csv", ",suburb,dairy,", ",suburb,dairy,-")
-    github = github_record(state)
-    github["pulls"][0]["head"]["sha"] = head
-    (state / "github.json").write_text(json.dumps(github))
-    event = pull_request_event(
-        number=4, base_sha=base, head_sha=head, head_ref="bad", repository=REPOSITORY
+    event = push_to_pull_request(
+        remote, state, 4, base, "bad", "data/train.csv", ",suburb,dairy,", ",suburb,dairy,-"
     )
     pr_then_comment(remote, state, event, run_id=410)
     second = require_comment(state, 4, MARKER)
