@@ -54,6 +54,7 @@ DEFAULT_FILES = {
             "errors",
             "evaluate",
             "evidently_adapter",
+            "github_actions",
             "incoming",
             "metrics",
             "params",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 
@@ -66,14 +65,6 @@ def build_bento(model_dir: str | Path, version: str | None = None) -> str:
     except bentoml.exceptions.BentoMLException as error:
         raise ProjectError(f"bentoml build failed: {error}") from error
     return str(bento.tag)
-
-
-def write_github_output(name: str, value: str) -> None:
-    """Append `name=value` to $GITHUB_OUTPUT when running in GitHub Actions; else do nothing."""
-    output = os.environ.get("GITHUB_OUTPUT")
-    if output:
-        with open(output, "a", encoding="utf-8") as handle:
-            handle.write(f"{name}={value}\n")
 
 
 def build_options(pyproject: Path = PROJECT / "pyproject.toml") -> dict:

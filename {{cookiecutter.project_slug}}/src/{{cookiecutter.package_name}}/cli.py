@@ -79,7 +79,8 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _bento(args: argparse.Namespace) -> int:
-    from .bento import build_bento, write_github_output
+    from .bento import build_bento
+    from .github_actions import write_github_output
 
     tag = build_bento(args.model, version=args.version)
     write_github_output("tag", tag)
@@ -98,8 +99,8 @@ def _card(args: argparse.Namespace) -> int:
 
 
 def _drift(args: argparse.Namespace) -> int:
-    from .bento import write_github_output
     from .drift import SUMMARY_FILE, check_drift
+    from .github_actions import write_github_output
     from .params import load_params
 
     params = load_params(args.params)
