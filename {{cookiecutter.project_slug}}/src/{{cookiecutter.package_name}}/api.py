@@ -1,14 +1,13 @@
-"""The service's JSON contract: pydantic models derived from the Pandera ModelInput schema."""
+"""The service's JSON contract: pydantic models derived from the data contract's input schema."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, Literal
 
 import numpy as np
 import pandera.pandas as pa
 from pydantic import BaseModel, ConfigDict, Field, create_model
-
-from .schemas import ModelInput
 
 # The model's name in the BentoML store. A built bento maps this name (as a model alias) to
 # the exact version it was built with; outside a bento it means the newest saved version.
@@ -25,33 +24,69 @@ BOUNDS = {
     "less_than": "lt",
     "less_than_or_equal_to": "le",
 }
-TYPES = {"str": str, "float64": float, "int64": int}
+# Pandera dtype (by prefix) -> the JSON value a request carries for it.
+TYPES = (
+    ("str", str),
+    ("object", str),
+    ("string", str),
+    ("bool", bool),
+    ("int", int),
+    ("float", float),
+    ("datetime", datetime.datetime),
+    ("date", datetime.date),
+)
 
 
-def row_model(schema: type[pa.DataFrameModel] = ModelInput) -> type[BaseModel]:
+def row_model(schema: pa.DataFrameSchema) -> type[BaseModel]:
     """A pydantic model of one row, with the dtype, allowed values and ranges of `schema`.
 
-    A check this function cannot translate raises at import time: the service must never
-    silently accept rows that batch validation would refuse.
+    Every column is required (a missing one is a 4xx); a nullable column may be null. A check
+    this function cannot translate raises at build time: the service must never silently
+    accept rows that batch validation would refuse.
     """
     fields: dict[str, Any] = {}
-    for name, column in schema.to_schema().columns.items():
-        kind = TYPES.get(str(column.dtype))
-        if kind is None:
-            raise TypeError(f"{name}: no JSON type for dtype {column.dtype}")
+    for name, column in schema.columns.items():
+        kind = _json_type(name, str(column.dtype))
         constraints: dict[str, Any] = {}
         for check in column.checks:
-            if check.name == "isin":
-                kind = Literal[tuple(check.statistics["allowed_values"])]  # type: ignore[misc]
-            elif check.name in BOUNDS:
-                bound = next(iter(check.statistics.values()))
-                constraints[BOUNDS[check.name]] = bound
-            else:
-                raise TypeError(f"{name}: check {check.name} has no pydantic equivalent")
+            kind = _constrain(name, check, kind, constraints)
+        if column.nullable:
+            kind = kind | None  # type: ignore[operator]
         fields[name] = (kind, Field(..., **constraints))
     # Extra keys (a date, the target) are ignored, as Pandera ignores extra columns.
     config = ConfigDict(extra="ignore", allow_inf_nan=False, json_schema_extra=_openapi_3_0_bounds)
     return create_model("Row", __config__=config, **fields)
+
+
+def _json_type(name: str, dtype: str) -> Any:
+    for prefix, kind in TYPES:
+        if dtype.lower().startswith(prefix):
+            return kind
+    raise TypeError(f"{name}: no JSON type for dtype {dtype}")
+
+
+def _constrain(name: str, check: pa.Check, kind: Any, constraints: dict[str, Any]) -> Any:
+    """Add `check` to the field's constraints; return its (possibly narrowed) type."""
+    statistics = check.statistics
+    if check.name == "isin":
+        return Literal[tuple(statistics["allowed_values"])]  # type: ignore[misc]
+    if check.name in BOUNDS:
+        constraints[BOUNDS[check.name]] = next(iter(statistics.values()))
+    elif check.name == "in_range":
+        low = "ge" if statistics.get("include_min", True) else "gt"
+        high = "le" if statistics.get("include_max", True) else "lt"
+        constraints |= {low: statistics["min_value"], high: statistics["max_value"]}
+    elif check.name == "str_length":
+        constraints |= {
+            key: statistics[bound]
+            for key, bound in (("min_length", "min_value"), ("max_length", "max_value"))
+            if statistics.get(bound) is not None
+        }
+    elif check.name == "str_matches":
+        constraints["pattern"] = f"^(?:{statistics['pattern']})"
+    else:
+        raise TypeError(f"{name}: check {check.name} has no pydantic equivalent")
+    return kind
 
 
 def _openapi_3_0_bounds(schema: dict[str, Any]) -> None:
@@ -71,16 +106,13 @@ def _openapi_3_0_bounds(schema: dict[str, Any]) -> None:
                 prop[exclusive] = True
 
 
-Row = row_model()
-
-
 class RegressionPrediction(BaseModel):
-    prediction: float = Field(ge=0, description="predicted units sold")
+    prediction: float = Field(description="the predicted value of the target")
 
 
 class ClassificationPrediction(BaseModel):
-    label: Literal[0, 1] = Field(description="1 when high demand is predicted")
-    probability: float = Field(ge=0, le=1, description="probability of high demand")
+    label: Any = Field(description="the most probable class")
+    probabilities: dict[str, float] = Field(description="each class and its probability")
 
 
 PREDICTION_MODELS: dict[str, type[BaseModel]] = {
@@ -89,19 +121,27 @@ PREDICTION_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
-def prediction_columns(task: str, values: np.ndarray) -> dict[str, np.ndarray]:
+def prediction_columns(task: str, values: np.ndarray, classes: list) -> dict[str, np.ndarray]:
     """The predictions table's columns for `values` from TrainedModel.predict."""
     if task == "classification":
-        return {"label": (values >= 0.5).astype(int), "probability": values}
-    return {"prediction": values}
+        values = np.asarray(values, dtype=float)
+        labels = np.asarray(classes, dtype=object)[values.argmax(axis=1)]
+        return {"label": labels} | {
+            f"probability_{label}": values[:, column] for column, label in enumerate(classes)
+        }
+    return {"prediction": np.asarray(values, dtype=float)}
 
 
-def predictions(task: str, values: np.ndarray) -> list[BaseModel]:
+def predictions(task: str, values: np.ndarray, classes: list) -> list[BaseModel]:
     """One response object per row, in the order of the rows."""
-    columns = prediction_columns(task, np.asarray(values, dtype=float))
-    model = PREDICTION_MODELS[task]
-    names = list(columns)
+    if task == "regression":
+        return [RegressionPrediction(prediction=v) for v in np.asarray(values, float).tolist()]
+    names = [str(label) for label in classes]
+    matrix = np.asarray(values, dtype=float)
     return [
-        model(**dict(zip(names, row, strict=True)))
-        for row in zip(*(columns[name].tolist() for name in names), strict=True)
+        ClassificationPrediction(
+            label=classes[int(row.argmax())],
+            probabilities=dict(zip(names, row.tolist(), strict=True)),
+        )
+        for row in matrix
     ]

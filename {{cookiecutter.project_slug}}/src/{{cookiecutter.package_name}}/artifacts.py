@@ -35,16 +35,40 @@ class TrainedModel:
         return self.run["params"]["task"]
 
     @property
+    def target(self) -> str:
+        return self.run["params"]["target"]
+
+    @property
     def features(self) -> list[str]:
         features = self.run["params"]["features"]
-        return [*features["categorical"], *features["numeric"]]
+        return [*features["categorical"], *features["numeric"], *features.get("datetime", [])]
+
+    @property
+    def classes(self) -> list:
+        """The classes a classifier learned, in the order of its probability columns."""
+        # models trained before classes were recorded: the fitted pipeline knows them too
+        return list(self.run.get("classes") or self.pipeline.classes_.tolist())
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """Units sold (regression) or the probability of high demand (classification)."""
+        """Values (regression) or the probability matrix, one column per class."""
         inputs = frame[self.features]
         if self.task == "classification":
-            return self.pipeline.predict_proba(inputs)[:, 1]
-        return np.clip(self.pipeline.predict(inputs), 0, None)
+            return self.pipeline.predict_proba(inputs)
+        values = self.pipeline.predict(inputs)
+        if self.run["params"]["model"].get("target_transform") == "log1p":
+            return np.clip(values, 0, None)  # log1p targets are never negative
+        return values
+
+    def truth_of(self, frame: pd.DataFrame) -> np.ndarray:
+        """The target as `metrics.score` reads it: values, or codes of `classes` (-1: unseen)."""
+        truth = frame[self.target]
+        if self.task == "classification":
+            return pd.Categorical(truth, categories=self.classes).codes.astype(int)
+        return truth.to_numpy(dtype=float)
+
+    def labels_of(self, predicted: np.ndarray) -> np.ndarray:
+        """The most probable class of each row of a probability matrix."""
+        return np.asarray(self.classes, dtype=object)[np.asarray(predicted).argmax(axis=1)]
 
 
 def load_model(directory: str | Path) -> TrainedModel:

@@ -12,7 +12,7 @@ from .errors import ProjectError
 PROJECT = Path(__file__).resolve().parents[2]
 # Packages the service imports; pinned to the versions the model was trained with, so the
 # image unpickles the pipeline with the same scikit-learn that fitted it.
-SERVICE_PACKAGES = ("scikit-learn", "numpy", "pandas", "pandera", "pydantic", "joblib")
+SERVICE_PACKAGES = ("scikit-learn", "numpy", "pandas", "pandera", "pydantic", "joblib", "pyyaml")
 
 
 def save_model(model_dir: str | Path) -> str:

@@ -25,12 +25,11 @@ def weighted_metrics(
     task: str, truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Each metric of `metrics.score`, once per row of `weights` (all ones gives score's values)."""
-    truth = np.asarray(truth, dtype=float)
-    predicted = np.asarray(predicted, dtype=float)
     weights = np.atleast_2d(weights).astype(float)
     if task == "regression":
-        return _regression(truth, predicted, weights)
-    return _classification(truth, predicted, weights)
+        truth = np.asarray(truth, dtype=float)
+        return _regression(truth, np.asarray(predicted, dtype=float), weights)
+    return _classification(np.asarray(truth, dtype=int), np.asarray(predicted, float), weights)
 
 
 def _regression(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -> dict:
@@ -49,20 +48,41 @@ def _regression(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -
         }
 
 
-def _classification(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -> dict:
+def _classification(codes: np.ndarray, probabilities: np.ndarray, weights: np.ndarray) -> dict:
+    """Codes index the probability columns; -1 (a class unseen in training) is always wrong."""
     total = weights.sum(axis=1)
-    labels = (predicted >= 0.5).astype(float)
-    clipped = np.clip(predicted, 1e-15, 1 - 1e-15)
-    losses = -(truth * np.log(clipped) + (1 - truth) * np.log(1 - clipped))
-    hits = weights @ (labels * truth)
-    f1_denominator = 2 * hits + weights @ (labels * (1 - truth)) + weights @ ((1 - labels) * truth)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    chosen = probabilities.argmax(axis=1)
+    rows = np.arange(len(codes))
+    truth_probability = np.where(codes >= 0, probabilities[rows, np.clip(codes, 0, None)], 0.0)
+    losses = -np.log(np.clip(truth_probability, 1e-15, 1.0))
+    per_class = [
+        _one_class(codes == c, chosen == c, probabilities[:, c], weights)
+        for c in range(probabilities.shape[1])
+    ]
+    recall, f1, auc = (np.array([part[i] for part in per_class]) for i in range(3))
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a slice may hold no class at all
         return {
-            "accuracy": (weights @ (labels == truth).astype(float)) / total,
-            "f1": np.where(f1_denominator > 0, 2 * hits / f1_denominator, 0.0),
-            "roc_auc": _roc_auc(truth, predicted, weights),
+            "accuracy": (weights @ (chosen == codes).astype(float)) / total,
+            "balanced_accuracy": np.nanmean(recall, axis=0),
+            "f1_macro": np.nanmean(f1, axis=0),
+            # with two classes one-vs-rest is the same curve twice: report class 1's
+            "roc_auc": auc[1] if len(auc) == 2 else np.nanmean(auc, axis=0),
             "log_loss": (weights @ losses) / total,
         }
+
+
+def _one_class(is_class: np.ndarray, says_class: np.ndarray, probability: np.ndarray, weights):
+    """Recall, F1 and one-vs-rest ROC AUC of one class; NaN where the class never occurs."""
+    is_class, says_class = is_class.astype(float), says_class.astype(float)
+    support = weights @ is_class
+    hits = weights @ (is_class * says_class)
+    false_alarms = weights @ ((1 - is_class) * says_class)
+    denominator = 2 * hits + false_alarms + (support - hits)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        recall = np.where(support > 0, hits / support, np.nan)
+        f1 = np.where(denominator > 0, 2 * hits / denominator, np.nan)
+    return recall, f1, _roc_auc(is_class, probability, weights)
 
 
 def _roc_auc(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -> np.ndarray:

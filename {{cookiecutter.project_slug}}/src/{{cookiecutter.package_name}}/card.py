@@ -10,11 +10,6 @@ from .errors import ProjectError
 from .metrics import HIGHER_IS_BETTER
 
 PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
-PURPOSE = {
-    "regression": "predicts the units of one product category a store sells on one day",
-    "classification": "predicts whether a store's day of sales of one category is high demand "
-    "(label 1) and with what probability",
-}
 
 
 def model_card(model_dir: str | Path, pr: int | None = None, repo: str | None = None) -> str:
@@ -44,15 +39,21 @@ def _read(path: Path) -> object:
 def _intended_use(run: dict) -> str:
     params = run["params"]
     features = [*params["features"]["categorical"], *params["features"]["numeric"]]
+    features += params["features"].get("datetime", [])
     hyperparameters = params["model"]["hyperparameters"]
+    if params["task"] == "classification":
+        classes = ", ".join(f"`{label}`" for label in run.get("classes", []))
+        purpose = f"predicts `{params['target']}` (one of {classes}) with each class's probability"
+    else:
+        purpose = f"predicts the value of `{params['target']}`"
     return "\n".join(
         [
             "## Intended use",
             "",
-            f"This model {PURPOSE[params['task']]}, to plan stock and staff. It answers for the "
-            "stores, categories and value ranges of the input schema (`schemas.ModelInput`) and "
-            "refuses any other row. It is not meant for new stores or product categories, nor "
-            "for conditions far outside its training period: the drift check watches for those.",
+            f"This model {purpose}. It answers for rows that meet the input columns' types, "
+            "allowed values and ranges of the data contract (`schema.yaml`, recorded with the "
+            "model) and refuses any other row. It is not meant for data far from what it was "
+            "trained on: the drift check watches for that.",
             "",
             f"- model: `{params['model']['name']}` ({params['task']}), target `{params['target']}`",
             f"- inputs: {', '.join(f'`{name}`' for name in features)}",
@@ -71,12 +72,18 @@ def _data(data: dict) -> str:
             "| --- | --- |",
             f"| file | `{data['path']}` |",
             f"| sha256 | `{data['sha256']}` |",
-            f"| training period | {data['train_from']} to {data['train_to']} "
-            f"({data['train_rows']} rows) |",
-            f"| holdout period | {data['holdout_from']} to {data['holdout_to']} "
-            f"({data['holdout_rows']} rows) |",
+            _rows_line("training", data, "train"),
+            _rows_line("holdout", data, "holdout"),
+            f"| holdout chosen as | {data.get('split', 'the newest rows')} |",
         ]
     )
+
+
+def _rows_line(label: str, data: dict, prefix: str) -> str:
+    rows = f"{data[f'{prefix}_rows']} rows"
+    if f"{prefix}_from" not in data:
+        return f"| {label} rows | {rows} |"
+    return f"| {label} period | {data[f'{prefix}_from']} to {data[f'{prefix}_to']} ({rows}) |"
 
 
 def _metrics(metrics: dict, slices: list[dict], rows: int) -> str:

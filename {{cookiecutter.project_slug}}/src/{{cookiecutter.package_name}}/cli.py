@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,25 +17,53 @@ from .errors import ProjectError
 
 
 def _data(args: argparse.Namespace) -> int:
-    from .data import generate, write_csv
+    from .demo import write_demo
 
-    frame = generate(args.scenario, rows=args.rows, seed=args.seed, start=args.start)
-    write_csv(frame, args.out)
-    first, last = frame["date"].min().date(), frame["date"].max().date()
-    print(f"wrote {len(frame)} rows ({args.scenario}, {first} to {last}) to {args.out}")
+    print(write_demo(args.scenario, rows=args.rows, seed=args.seed, start=args.start, out=args.out))
     return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .schemas import DemandRecords
-    from .validation import read_csv, validate_frame
+    from .contract import Contract
+    from .params import load_params
+    from .tables import read_table
+    from .validation import validate_frame
 
-    _, report = validate_frame(read_csv(args.path), DemandRecords, source=str(args.path))
+    contract = Contract.load(load_params(args.params))
+    frame = read_table(args.path)
+    schema = contract.records if contract.is_labelled(list(frame.columns)) else contract.unlabelled
+    _, report = validate_frame(frame, schema, source=str(args.path))
     print(report.as_text())
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(report.as_markdown() + "\n", encoding="utf-8")
     return 0 if report.valid else 1
+
+
+def _adopt(args: argparse.Namespace) -> int:
+    from .adopt import adopt
+    from .params import load_params
+    from .train import train
+
+    def validate_and_train(project: Path) -> None:
+        # the adopted files must make a project that trains, or adopt restores the old ones
+        with tempfile.TemporaryDirectory() as scratch:
+            result = train(load_params(project / args.params.name), Path(scratch) / "model")
+        print(f"trained once: {json.dumps(result.metrics, sort_keys=True)}")
+
+    result = adopt(
+        args.path,
+        args.params.resolve().parent,
+        target=args.target,
+        task=args.task,
+        time_column=args.time_column,
+        key=args.key,
+        slices=args.slices,
+        group_by=args.group_by,
+        check=validate_and_train,
+    )
+    print("\n".join(f"- {decision}" for decision in result.decisions))
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -119,8 +148,9 @@ def _retrain(args: argparse.Namespace) -> int:
     params = load_params(args.params)
     record = retrain(params, args.current or params.incoming_location, drift_dir=args.drift)
     snapshot = record["snapshot"]
+    span = f"{snapshot['from']} to {snapshot['to']}; " if "from" in snapshot else ""
     print(
-        f"wrote {snapshot['rows']} rows ({snapshot['from']} to {snapshot['to']}; "
+        f"wrote {snapshot['rows']} rows ({span}"
         f"{snapshot['rows_from_previous']} kept, {snapshot['rows_from_recent']} recent) "
         f"to {params.train_path}, and why to {params.train_path.with_name('retrain.json')}"
     )
@@ -189,9 +219,25 @@ def _add_model_commands(commands: argparse._SubParsersAction) -> None:
     data.add_argument("--out", type=Path, required=True, help="CSV file to write")
     data.set_defaults(handler=_data)
 
-    validate = commands.add_parser("validate", help="check a CSV against the schema")
+    adopt = commands.add_parser(
+        "adopt", help="make a CSV or Parquet file the project's data: schema, params, a model"
+    )
+    adopt.add_argument("path", type=Path, help="CSV or Parquet file with a header row")
+    adopt.add_argument("--target", required=True, help="the column to predict")
+    adopt.add_argument("--task", choices=("regression", "classification"))
+    adopt.add_argument("--time-column", help="rows are ordered by it; the newest are held out")
+    adopt.add_argument("--key", nargs="+", default=[], metavar="COLUMN", help="identifies a row")
+    adopt.add_argument("--slices", nargs="+", metavar="COLUMN", help="report metrics per value")
+    adopt.add_argument(
+        "--group-by", nargs="+", default=[], metavar="COLUMN", help="rows held out together"
+    )
+    adopt.add_argument("--params", type=Path, default=Path("params.yaml"))
+    adopt.set_defaults(handler=_adopt)
+
+    validate = commands.add_parser("validate", help="check a data file against the schema")
     validate.add_argument("path", type=Path)
     validate.add_argument("--markdown", type=Path, help="also write the report as markdown")
+    validate.add_argument("--params", type=Path, default=Path("params.yaml"))
     validate.set_defaults(handler=_validate)
 
     train = commands.add_parser("train", help="fit the model described by params.yaml")

@@ -9,15 +9,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 
 from .artifacts import TrainedModel, load_model
 from .bootstrap import RESAMPLES, interval, paired_differences
 from .champion import STATUS_FILE
-from .dataset import load_records, sha256_of, split_by_time
+from .contract import Contract
+from .dataset import Split, load_records, sha256_of, split_records
 from .errors import ProjectError
 from .metrics import HIGHER_IS_BETTER, score, score_slices
 from .params import GateParams, Params
+from .train import time_span
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,9 @@ class Holdout:
     path: str
     sha256: str
     rows: int
-    first: str
-    last: str
+    how: str  # which rows were held out, as a sentence
+    first: str | None  # the holdout's time span, when the data has a time column
+    last: str | None
 
 
 @dataclass(frozen=True)
@@ -106,27 +108,29 @@ class Comparison:
 def compare(champion_dir: str | Path, challenger_dir: str | Path, data: str | Path) -> Comparison:
     """Score both models on the newest rows of `data` (split by the PR's params) and gate."""
     challenger = load_model(challenger_dir)
-    params = _params_of(challenger)
+    contract = Contract.of_model(challenger)
+    params = contract.params
     champion = read_champion(champion_dir, challenger)
-    holdout = split_by_time(load_records(data), params.split.holdout_fraction).holdout
-    truth = holdout[params.target].to_numpy()
+    split = split_records(load_records(data, contract), contract)
+    holdout = split.holdout
+    truth = challenger.truth_of(holdout)
     predicted = challenger.predict(holdout)
     rng = np.random.default_rng(params.seed)
     deltas: list[Delta] = []
     slice_deltas: list[Delta] = []
     if champion.model is not None:
-        before = champion.model.predict(holdout)
+        before = _predictions_like(champion.model, challenger, holdout)
         deltas = _deltas(params.task, truth, before, predicted, rng)
         overall = next(d for d in deltas if d.metric == params.gate.primary_metric)
-        slice_deltas = _slice_deltas(params, holdout, before, predicted, rng, overall.main)
+        slice_deltas = _slice_deltas(params, holdout, truth, before, predicted, rng, overall.main)
     metrics = score(params.task, truth, predicted)
     return Comparison(
         gate=params.gate,
         champion=champion,
         challenger_run=challenger.run,
-        holdout=_describe_holdout(data, holdout),
+        holdout=_describe_holdout(data, split, contract.time_column),
         metrics=metrics,
-        slice_metrics=score_slices(params.task, holdout, params.target, predicted, params.slices),
+        slice_metrics=score_slices(params.task, holdout, truth, predicted, params.slices),
         deltas=deltas,
         slice_deltas=slice_deltas,
         failures=gate_failures(params.gate, champion, metrics, deltas, slice_deltas),
@@ -149,18 +153,30 @@ def read_champion(directory: str | Path, challenger: TrainedModel) -> Champion:
     if theirs != ours:
         reason = f"main's model predicts {theirs}, this PR's predicts {ours}"
         return Champion("incomparable", reason, None, commit)
+    gone = sorted(set(model.features) - set(Contract.of_model(challenger).schema.columns))
+    if gone:
+        reason = f"main's model reads columns this PR's data contract no longer has: {gone}"
+        return Champion("incomparable", reason, None, commit)
     return Champion("trained", "", model, commit)
+
+
+def _predictions_like(champion: TrainedModel, challenger: TrainedModel, rows: pd.DataFrame):
+    """The champion's predictions in the challenger's layout (its class columns, in order).
+
+    A class only one of the two models learned gets probability 0 from the other.
+    """
+    predicted = champion.predict(rows)
+    if champion.task != "classification" or champion.classes == challenger.classes:
+        return predicted
+    aligned = np.zeros((len(rows), len(challenger.classes)))
+    for column, label in enumerate(champion.classes):
+        if label in challenger.classes:
+            aligned[:, challenger.classes.index(label)] = predicted[:, column]
+    return aligned
 
 
 def _target_of(run: dict) -> str:
     return f"{run['params']['target']} ({run['params']['task']})"
-
-
-def _params_of(model: TrainedModel) -> Params:
-    try:
-        return Params.model_validate(model.run["params"])
-    except ValidationError as error:
-        raise ProjectError(f"the challenger's run.json has invalid params:\n{error}") from error
 
 
 def _deltas(
@@ -177,6 +193,7 @@ def _deltas(
 def _slice_deltas(
     params: Params,
     holdout: pd.DataFrame,
+    truth: np.ndarray,
     before: np.ndarray,
     after: np.ndarray,
     rng: np.random.Generator,
@@ -184,7 +201,6 @@ def _slice_deltas(
 ) -> list[Delta]:
     """The primary metric for every slice value, the slices that moved most first."""
     primary = params.gate.primary_metric
-    truth = holdout[params.target].to_numpy()
     found = []
     for column in params.slices:
         for value, part in holdout.groupby(column, sort=True, observed=True):
@@ -255,11 +271,13 @@ def _absolute_failures(gate: GateParams, metrics: dict[str, float]) -> list[str]
     ]
 
 
-def _describe_holdout(path: str | Path, holdout: pd.DataFrame) -> Holdout:
+def _describe_holdout(path: str | Path, split: Split, time_column: str | None) -> Holdout:
+    span = time_span(split.holdout, time_column, "holdout")
     return Holdout(
         path=str(path),
         sha256=sha256_of(path),
-        rows=len(holdout),
-        first=str(holdout["date"].min().date()),
-        last=str(holdout["date"].max().date()),
+        rows=len(split.holdout),
+        how=split.how,
+        first=span.get("holdout_from"),
+        last=span.get("holdout_to"),
     )

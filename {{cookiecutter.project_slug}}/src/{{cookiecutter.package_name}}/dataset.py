@@ -1,4 +1,4 @@
-"""Training data: read, validate against the schema, and split by time."""
+"""Training data: read, validate against the contract, and split into train and holdout rows."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from .contract import Contract
 from .errors import ProjectError
-from .schemas import DemandRecords
-from .validation import ValidationReport, read_csv, validate_frame
+from .tables import read_table
+from .validation import ValidationReport, validate_frame
 
 
 class InvalidData(ProjectError):
@@ -23,35 +25,92 @@ class InvalidData(ProjectError):
 
 @dataclass(frozen=True)
 class Split:
-    """Train and holdout rows; every holdout date is later than every train date."""
+    """Train and holdout rows, and how they were chosen (`how` is a sentence for reports)."""
 
     train: pd.DataFrame
     holdout: pd.DataFrame
-
-    @property
-    def cutoff(self) -> str:
-        return str(self.holdout["date"].min().date())
+    how: str
 
 
-def load_records(path: str | Path) -> pd.DataFrame:
-    """Read labelled records and validate them; raise InvalidData with the full report."""
-    frame, report = validate_frame(read_csv(path), DemandRecords, source=str(path))
+def load_records(path: str | Path, contract: Contract) -> pd.DataFrame:
+    """Read labelled records and validate them; raise InvalidData with the full report.
+
+    Rows come back in a fixed order (by time, then key, when the params name them), so the
+    same file always gives the same split, whatever order its rows were written in.
+    """
+    frame, report = validate_frame(read_table(path), contract.records, source=str(path))
     if not report.valid:
         raise InvalidData(report)
-    return frame.sort_values(["date", "store", "category"], ignore_index=True)
+    order = [*([contract.time_column] if contract.time_column else []), *contract.params.key]
+    if order:
+        return frame.sort_values(list(dict.fromkeys(order)), ignore_index=True, kind="stable")
+    return frame.reset_index(drop=True)
 
 
-def split_by_time(records: pd.DataFrame, holdout_fraction: float) -> Split:
-    """Hold out the newest dates, about `holdout_fraction` of the rows, never splitting a day."""
-    dates = records["date"].sort_values(ignore_index=True)
-    cutoff = dates.iloc[min(int(len(dates) * (1 - holdout_fraction)), len(dates) - 1)]
-    is_holdout = records["date"] >= cutoff
+def split_records(records: pd.DataFrame, contract: Contract) -> Split:
+    """Hold out the newest rows when there is a time column, else a seeded random share."""
+    params = contract.params
+    if contract.time_column:
+        return split_by_time(records, contract.time_column, params.split.holdout_fraction)
+    stratify = params.task == "classification" and not params.split.group_by
+    is_holdout = random_holdout(
+        records,
+        params.split.holdout_fraction,
+        params.seed,
+        stratify_by=params.target if stratify else None,
+        group_by=params.split.group_by,
+    )
+    how = "a seeded random " + (
+        f"share of the groups of {', '.join(params.split.group_by)}"
+        if params.split.group_by
+        else ("share, stratified by the target" if stratify else "share of the rows")
+    )
+    return _checked(records, is_holdout, how)
+
+
+def split_by_time(records: pd.DataFrame, time_column: str, holdout_fraction: float) -> Split:
+    """Hold out the newest times, about `holdout_fraction` of the rows, never splitting a time."""
+    times = records[time_column].sort_values(ignore_index=True)
+    cutoff = times.iloc[min(int(len(times) * (1 - holdout_fraction)), len(times) - 1)]
+    is_holdout = (records[time_column] >= cutoff).to_numpy()
+    return _checked(records, is_holdout, f"the newest rows by {time_column}")
+
+
+def random_holdout(
+    records: pd.DataFrame,
+    fraction: float,
+    seed: int,
+    stratify_by: str | None = None,
+    group_by: list[str] | None = None,
+) -> np.ndarray:
+    """A boolean mask of held-out rows; the same rows for the same data and seed."""
+    rng = np.random.default_rng(seed)
+    if group_by:
+        groups = records.groupby(group_by, sort=True, dropna=False).ngroup().to_numpy()
+        chosen = rng.random(groups.max() + 1) < fraction
+        return chosen[groups]
+    if stratify_by is None:
+        return _pick(np.arange(len(records)), fraction, rng, len(records))
+    mask = np.zeros(len(records), dtype=bool)
+    for _, positions in sorted(records.groupby(stratify_by, sort=True).indices.items()):
+        mask |= _pick(positions, fraction, rng, len(records))
+    return mask
+
+
+def _pick(positions: np.ndarray, fraction: float, rng: np.random.Generator, size: int):
+    mask = np.zeros(size, dtype=bool)
+    count = round(len(positions) * fraction)
+    mask[rng.permutation(positions)[:count]] = True
+    return mask
+
+
+def _checked(records: pd.DataFrame, is_holdout: np.ndarray, how: str) -> Split:
     if is_holdout.all() or not is_holdout.any():
         raise ProjectError(
-            "the data spans too few dates to hold out the newest ones; "
-            "add more days or change split.holdout_fraction"
+            f"cannot hold out {how}: every row would land on one side; "
+            "add rows or change split.holdout_fraction"
         )
-    return Split(records[~is_holdout], records[is_holdout])
+    return Split(records[~is_holdout], records[is_holdout], how)
 
 
 def sha256_of(path: str | Path) -> str:

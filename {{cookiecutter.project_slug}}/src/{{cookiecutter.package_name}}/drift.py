@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .artifacts import METRICS_FILE, atomic_directory, load_model, write_json
+from .contract import Contract
 from .errors import ProjectError
 from .evidently_adapter import DriftRun, run_drift  # imports Evidently itself only when run
 from .incoming import Table, load_table
@@ -29,7 +30,8 @@ def check_drift(
     ProjectError and leaves `out` as it was.
     """
     started = time.perf_counter()
-    ref, cur = load_table(reference), load_table(current)
+    contract = Contract.load(params)
+    ref, cur = load_table(reference, contract), load_table(current, contract)
     result = {
         "reference": _describe(ref, str(reference)),
         "current": _describe(cur, str(current)),
@@ -104,10 +106,15 @@ def _evidently(
         current,
         numeric=params.features.numeric,
         categorical=params.features.categorical,
-        tests={name: _test(params, name) for name in params.features.all},
+        # dates used as features always move forward: they are not tested for drift
+        tests={name: _test(params, name) for name in tested_columns(params)},
         drift_share=params.drift.share,
         metadata={"rows tested": f"a seeded sample of {limit} per table" if sampled else "all"},
     )
+
+
+def tested_columns(params: Params) -> list[str]:
+    return [*params.features.categorical, *params.features.numeric]
 
 
 def _test(params: Params, column: str) -> tuple[str, float]:
@@ -156,8 +163,7 @@ def performance_decay(params: Params, model_dir: Path, current: Table) -> dict:
     model = load_model(model_dir)
     metric = params.drift.decay_metric
     trained = json.loads((Path(model_dir) / METRICS_FILE).read_text(encoding="utf-8"))
-    target = model.run["params"]["target"]
-    now = score(model.task, current.frame[target].to_numpy(), model.predict(current.frame))
+    now = score(model.task, model.truth_of(current.frame), model.predict(current.frame))
     if metric not in now:
         raise ProjectError(f"drift.decay_metric {metric!r} is not a metric of a {model.task} model")
     metrics = {

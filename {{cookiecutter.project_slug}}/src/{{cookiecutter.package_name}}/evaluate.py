@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .artifacts import load_model
+from .contract import Contract
 from .dataset import load_records
 from .metrics import score, score_slices
 
@@ -20,14 +21,14 @@ class Evaluation:
 def evaluate(model_dir: str | Path, data: str | Path) -> Evaluation:
     """Score every row of `data` (validated first) with the model in `model_dir`."""
     model = load_model(model_dir)
-    records = load_records(data)
-    params = model.run["params"]
+    contract = Contract.of_model(model)
+    records = load_records(data, contract)
     predicted = model.predict(records)
-    truth = records[params["target"]].to_numpy()
+    truth = model.truth_of(records)
     return Evaluation(
         rows=len(records),
         overall=score(model.task, truth, predicted),
-        slices=score_slices(model.task, records, params["target"], predicted, params["slices"]),
+        slices=score_slices(model.task, records, truth, predicted, contract.params.slices),
     )
 
 

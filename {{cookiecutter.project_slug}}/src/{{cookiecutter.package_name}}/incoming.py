@@ -1,4 +1,4 @@
-"""Recent production data: a CSV file, a folder of them, or a URL (fsspec), read and validated."""
+"""Recent production data: a CSV or Parquet file, a folder of them, or a URL, read and validated."""
 
 from __future__ import annotations
 
@@ -7,59 +7,69 @@ from pathlib import Path
 
 import pandas as pd
 
+from .contract import Contract
 from .dataset import InvalidData
 from .errors import ProjectError
-from .schemas import DemandRecords, ModelInput
-from .validation import read_csv, validate_frame
+from .tables import PARQUET_SUFFIXES, read_table
+from .validation import validate_frame
+
+DATA_SUFFIXES = (".csv", *PARQUET_SUFFIXES)
 
 
 @dataclass(frozen=True)
 class Table:
-    """Validated rows and where they came from; `labelled` when they carry the targets."""
+    """Validated rows and where they came from; `labelled` when they carry the target."""
 
     frame: pd.DataFrame
     sources: list[str]
     labelled: bool
+    time_column: str | None = None
 
     @property
     def dates(self) -> tuple[str, str] | None:
-        dates = self.frame.get("date")
-        if dates is None or dates.empty or not pd.api.types.is_datetime64_any_dtype(dates):
+        """The first and last time of the rows, when the contract names a time column."""
+        times = self.frame.get(self.time_column) if self.time_column else None
+        if times is None or times.dropna().empty:
             return None
-        return str(dates.min().date()), str(dates.max().date())
+        first, last = times.min(), times.max()
+        if pd.api.types.is_datetime64_any_dtype(times):
+            return str(first.date()), str(last.date())
+        return str(first), str(last)
 
 
-def load_table(location: str | Path) -> Table:
-    """Read every CSV at `location` and validate it; raise InvalidData listing each problem.
+def load_table(location: str | Path, contract: Contract) -> Table:
+    """Read every data file at `location` and validate it; raise InvalidData for each problem.
 
-    Labelled rows (with every column of the records schema) are checked against it in full;
-    rows without the targets only against the model-input schema, so they can still be
-    checked for drift although they cannot be trained on. A folder with no CSV gives no rows.
+    Labelled rows (with the target) are checked against the whole contract; rows without the
+    target only against the inputs (plus time and key columns), so they can still be checked
+    for drift although they cannot be trained on. A folder with no data file gives no rows.
     """
     raw, sources = read_location(location)
+    time_column = contract.time_column
     if not sources:
-        return Table(pd.DataFrame(columns=list(ModelInput.to_schema().columns)), [], False)
-    labelled = set(DemandRecords.to_schema().columns) <= set(raw.columns)
-    schema = DemandRecords if labelled else ModelInput
+        empty = pd.DataFrame(columns=list(contract.unlabelled.columns))
+        return Table(empty, [], False, time_column)
+    labelled = contract.is_labelled(list(raw.columns))
+    schema = contract.records if labelled else contract.unlabelled
     frame, report = validate_frame(raw, schema, source=str(location))
     if not report.valid:
         raise InvalidData(report)
-    return Table(frame.reset_index(drop=True), sources, labelled)
+    return Table(frame.reset_index(drop=True), sources, labelled, time_column)
 
 
 def read_location(location: str | Path) -> tuple[pd.DataFrame, list[str]]:
-    """The rows of one CSV file or of every *.csv in a folder (sorted by name), as text."""
+    """The rows of one data file or of every CSV or Parquet file in a folder (sorted by name)."""
     location = str(location)
     if "://" in location:
         return _read_remote(location)
     path = Path(location)
     if path.is_dir():
-        files = sorted(path.glob("*.csv"))
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in DATA_SUFFIXES)
     elif path.is_file():
         files = [path]
     else:
         raise ProjectError(f"data not found: {path}")
-    return _concat([(str(file), read_csv(file)) for file in files])
+    return _concat([(str(file), read_table(file)) for file in files])
 
 
 def _read_remote(url: str) -> tuple[pd.DataFrame, list[str]]:
@@ -71,7 +81,8 @@ def _read_remote(url: str) -> tuple[pd.DataFrame, list[str]]:
         # fsspec names the package a protocol needs (s3fs, gcsfs, adlfs)
         raise ProjectError(f"cannot read {url}: {error}") from error
     if fs.isdir(path):
-        files = sorted(fs.glob(f"{path.rstrip('/')}/*.csv"))
+        listed = fs.glob(f"{path.rstrip('/')}/*")
+        files = sorted(f for f in listed if Path(f).suffix.lower() in DATA_SUFFIXES)
     elif fs.isfile(path):
         files = [path]
     else:
@@ -81,9 +92,10 @@ def _read_remote(url: str) -> tuple[pd.DataFrame, list[str]]:
         name = fs.unstrip_protocol(file)
         try:
             with fs.open(file, "rb") as handle:
-                frames.append((name, pd.read_csv(handle)))
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-            raise ProjectError(f"{name} is not a readable CSV file: {error}") from error
+                parquet = Path(file).suffix.lower() in PARQUET_SUFFIXES
+                frames.append((name, pd.read_parquet(handle) if parquet else pd.read_csv(handle)))
+        except Exception as error:  # parsers raise many types; each means the same here
+            raise ProjectError(f"{name} is not a readable data file: {error}") from error
     return _concat(frames)
 
 

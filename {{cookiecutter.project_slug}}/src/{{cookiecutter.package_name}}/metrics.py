@@ -1,4 +1,4 @@
-"""Model quality: overall metrics and the same metrics for every slice (store, category)."""
+"""Model quality: overall metrics and the same metrics for every slice (params.yaml `slices`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 
 REGRESSION_METRICS = ("mae", "rmse", "wape", "r2")
-CLASSIFICATION_METRICS = ("accuracy", "f1", "roc_auc", "log_loss")
+# The same names for two classes or more: f1_macro and roc_auc average over the classes
+# (roc_auc one class against the rest), so a reviewer reads one kind of table for every task.
+CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss")
 # The direction each metric improves in, so reports can say "better" or "worse".
 HIGHER_IS_BETTER = {
     "mae": False,
@@ -16,42 +18,51 @@ HIGHER_IS_BETTER = {
     "wape": False,
     "r2": True,
     "accuracy": True,
-    "f1": True,
+    "balanced_accuracy": True,
+    "f1_macro": True,
     "roc_auc": True,
     "log_loss": False,
 }
 
 
+def metrics_for(task: str) -> tuple[str, ...]:
+    return REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
+
+
 def score(task: str, truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """Metrics for one set of rows. `predicted` is units (regression) or P(class 1)."""
+    """Metrics for one set of rows.
+
+    Regression: `truth` and `predicted` are values. Classification: `truth` holds class codes
+    (the column of `predicted`; -1 for a class the model never saw) and `predicted` the
+    probability matrix, one column per class.
+    """
+    if task == "regression":
+        return _regression(np.asarray(truth, dtype=float), np.asarray(predicted, dtype=float))
+    # One implementation for scores and their bootstrap: unit weights give the plain metric.
+    from .bootstrap import weighted_metrics
+
+    values = weighted_metrics(task, truth, predicted, np.ones(len(truth)))
+    return {name: float(values[name][0]) for name in CLASSIFICATION_METRICS}
+
+
+def _regression(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     # imported here: params.py validates metric names from this module without paying for sklearn
     from sklearn import metrics as skm
 
-    truth = np.asarray(truth, dtype=float)
-    predicted = np.asarray(predicted, dtype=float)
-    if task == "regression":
-        errors = np.abs(truth - predicted)
-        total = np.abs(truth).sum()
-        return {
-            "mae": float(errors.mean()),
-            "rmse": float(np.sqrt(np.mean((truth - predicted) ** 2))),
-            "wape": float(errors.sum() / total) if total else math.nan,
-            "r2": float(skm.r2_score(truth, predicted)) if len(truth) > 1 else math.nan,
-        }
-    labels = (predicted >= 0.5).astype(int)
-    both_classes = len(np.unique(truth)) == 2
+    errors = np.abs(truth - predicted)
+    total = np.abs(truth).sum()
     return {
-        "accuracy": float(skm.accuracy_score(truth, labels)),
-        "f1": float(skm.f1_score(truth, labels, zero_division=0)),
-        "roc_auc": float(skm.roc_auc_score(truth, predicted)) if both_classes else math.nan,
-        "log_loss": float(skm.log_loss(truth, np.clip(predicted, 1e-15, 1 - 1e-15), labels=[0, 1])),
+        "mae": float(errors.mean()) if len(truth) else math.nan,
+        "rmse": float(np.sqrt(np.mean((truth - predicted) ** 2))) if len(truth) else math.nan,
+        "wape": float(errors.sum() / total) if total else math.nan,
+        "r2": float(skm.r2_score(truth, predicted)) if len(truth) > 1 else math.nan,
     }
 
 
 def score_slices(
-    task: str, frame: pd.DataFrame, truth: str, predicted: np.ndarray, slices: list[str]
+    task: str, frame: pd.DataFrame, truth: np.ndarray, predicted: np.ndarray, slices: list[str]
 ) -> list[dict]:
-    """One row per (slice column, value): its size and its metrics."""
+    """One row per (slice column, value): its size and its metrics (`truth` as for `score`)."""
     rows = []
     for column in slices:
         for value, part in frame.groupby(column, sort=True, observed=True):
@@ -61,7 +72,7 @@ def score_slices(
                     "slice": column,
                     "value": str(value),
                     "rows": len(part),
-                    **score(task, part[truth].to_numpy(), predicted[positions]),
+                    **score(task, truth[positions], predicted[positions]),
                 }
             )
     return rows

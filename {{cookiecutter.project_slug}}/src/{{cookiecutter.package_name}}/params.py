@@ -9,7 +9,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ProjectError
-from .schemas import TARGETS, DemandRecords, ModelInput
 
 DEFAULT_PARAMS = Path("params.yaml")
 Task = Literal["regression", "classification"]
@@ -21,27 +20,42 @@ class Section(BaseModel):
 
 
 class DataParams(Section):
-    train: Path = Field(description="training data, relative to params.yaml")
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    train: Path = Field(description="training data (CSV or Parquet), relative to params.yaml")
+    # `schema` in the file; the attribute is renamed because pydantic models own `.schema`
+    schema_file: Path = Field(
+        default=Path("schema.yaml"), alias="schema", description="the data contract"
+    )
     # a folder (its *.csv files) or one file; a URL (s3://, gs://, az://) is read with fsspec
     incoming: str = Field(min_length=1, description="recent production data")
 
 
 class FeatureParams(Section):
-    categorical: list[str] = Field(min_length=0)
-    numeric: list[str] = Field(min_length=0)
+    # strings, booleans and integer codes; values unseen in training are allowed when serving
+    categorical: list[str] = Field(default_factory=list)
+    numeric: list[str] = Field(default_factory=list)
+    # dates the model reads as inputs (not the split's time column): year, month, weekday, ...
+    datetime: list[str] = Field(default_factory=list)
 
     @property
     def all(self) -> list[str]:
-        return [*self.categorical, *self.numeric]
+        return [*self.categorical, *self.numeric, *self.datetime]
 
 
 class ModelParams(Section):
     name: ModelName
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    # regression only: log1p fits log(1 + y), for counts that vary multiplicatively (never < 0)
+    target_transform: Literal["none", "log1p"] = "none"
 
 
 class SplitParams(Section):
     holdout_fraction: float = Field(gt=0, lt=1)
+    # with a time column the newest rows are held out; without, a seeded random split
+    # (stratified for classification) in which rows sharing the `group_by` values stay together
+    time_column: str | None = None
+    group_by: list[str] = Field(default_factory=list)
 
 
 class GateParams(Section):
@@ -123,9 +137,10 @@ class DriftParams(Section):
         known = REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
         if self.decay_metric not in known:
             raise ValueError(f"drift.decay_metric: use one of {list(known)} for {task}")
-        unknown = [name for name in self.columns if name not in features.all]
+        tested = [*features.categorical, *features.numeric]
+        unknown = [name for name in self.columns if name not in tested]
         if unknown:
-            raise ValueError(f"drift.columns: {unknown} are not features")
+            raise ValueError(f"drift.columns: {unknown} are not categorical or numeric features")
         tests = {"numeric": self.numeric, "categorical": self.categorical}
         tests |= {f"columns.{name}": test for name, test in self.columns.items()}
         for key, test in tests.items():
@@ -144,8 +159,9 @@ class DriftParams(Section):
 class RetrainParams(Section):
     """How `retrain` builds the next training snapshot from the current one and recent data."""
 
-    # keep the rows of the newest `window_days` days (recent data included)
-    window_days: int = Field(ge=1)
+    # with a time column: keep the rows of the newest `window_days` days (recent data included);
+    # without one every row is kept, and a recent row replaces an older one with the same key
+    window_days: int = Field(default=365, ge=1)
 
 
 class Params(Section):
@@ -153,7 +169,8 @@ class Params(Section):
     target: str
     data: DataParams
     features: FeatureParams
-    slices: list[str]
+    key: list[str] = Field(default_factory=list)
+    slices: list[str] = Field(default_factory=list)
     model: ModelParams
     split: SplitParams
     seed: int = Field(ge=0, le=2**32 - 1)
@@ -164,27 +181,30 @@ class Params(Section):
     root: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
-    def _columns_exist(self) -> Params:
-        inputs = set(ModelInput.to_schema().columns)
-        known = set(DemandRecords.to_schema().columns)
-        expected_target = "units_sold" if self.task == "regression" else "high_demand"
-        if self.target != expected_target:
-            raise ValueError(f"target for task {self.task} must be {expected_target!r}")
-        if not self.features.all:
+    def _roles_are_consistent(self) -> Params:
+        """Roles that cannot go together; that each column exists is checked by the contract."""
+        features = self.features.all
+        if not features:
             raise ValueError("features: list at least one column")
-        unknown = [name for name in self.features.all if name not in inputs]
-        if unknown:
-            raise ValueError(
-                f"features: unknown columns {unknown}; model inputs are {sorted(inputs)}"
-            )
-        if set(self.features.all) & set(TARGETS):
-            raise ValueError("features: a target column cannot be a feature")
-        bad_slices = [name for name in self.slices if name not in known]
-        if bad_slices:
-            raise ValueError(f"slices: unknown columns {bad_slices}")
+        repeated = sorted({name for name in features if features.count(name) > 1})
+        if repeated:
+            raise ValueError(f"features: {repeated} listed more than once")
+        if self.target in features:
+            raise ValueError(f"features: the target {self.target!r} cannot be a feature")
+        if self.split.time_column in features:
+            raise ValueError(f"split.time_column {self.split.time_column!r} cannot be a feature")
+        if self.target in self.key:
+            raise ValueError(f"key: the target {self.target!r} cannot identify a row")
+        if self.task != "regression" and self.model.target_transform != "none":
+            raise ValueError("model.target_transform: only regression targets are transformed")
         self.drift.check(self.task, self.features)
         self.gate.check_metrics(self.task)
         return self
+
+    @property
+    def schema_path(self) -> Path:
+        schema = self.data.schema_file
+        return schema if schema.is_absolute() else self.root / schema
 
     @property
     def train_path(self) -> Path:

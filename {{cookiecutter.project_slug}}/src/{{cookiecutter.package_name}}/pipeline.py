@@ -11,9 +11,15 @@ from sklearn.ensemble import (
     RandomForestClassifier,
     RandomForestRegressor,
 )
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    OneHotEncoder,
+    OrdinalEncoder,
+    StandardScaler,
+)
 
 from .errors import ProjectError
 from .params import Params
@@ -42,24 +48,71 @@ def build_pipeline(params: Params) -> Pipeline:
     if "random_state" in known:
         settings["random_state"] = params.seed  # one seed in params.yaml makes runs repeatable
     model = estimator_class(**settings)
-    if params.task == "regression":
-        # Demand is a count that varies multiplicatively: fit log1p(units), never predict < 0.
+    if params.model.target_transform == "log1p":
+        # Counts that vary multiplicatively: fit log1p(y), and never predict below zero.
         model = TransformedTargetRegressor(model, func=np.log1p, inverse_func=np.expm1)
     return Pipeline([("features", _preprocessing(params)), ("model", model)])
 
 
 def _preprocessing(params: Params) -> ColumnTransformer:
-    if params.model.name == "linear":
-        categorical = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
-        numeric = StandardScaler()
+    """Inputs as the model needs them; missing values are imputed only where it cannot cope."""
+    linear = params.model.name == "linear"
+    parts = [
+        ("categorical", _categorical(linear), params.features.categorical),
+        ("numeric", _numeric(linear), params.features.numeric),
+        ("datetime", _dates(linear), params.features.datetime),
+    ]
+    return ColumnTransformer([part for part in parts if part[2]], verbose_feature_names_out=False)
+
+
+def _categorical(linear: bool) -> Pipeline:
+    # Codes, booleans and strings alike become text; a missing value is a category of its own.
+    steps = [
+        ("as_text", FunctionTransformer(_as_text, feature_names_out="one-to-one")),
+        ("missing", SimpleImputer(strategy="constant", fill_value="(missing)")),
+    ]
+    if linear:
+        steps.append(("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False)))
     else:
-        # Trees need no scaling; ordinal codes keep the forest small and fast.
-        categorical = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
-        numeric = "passthrough"
-    return ColumnTransformer(
-        [
-            ("categorical", categorical, params.features.categorical),
-            ("numeric", numeric, params.features.numeric),
-        ],
-        verbose_feature_names_out=False,
-    )
+        # Trees need no one-hot; ordinal codes keep them small. Unseen values get their own code.
+        steps.append(
+            ("encode", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1))
+        )
+    return Pipeline(steps)
+
+
+def _numeric(linear: bool) -> Pipeline | str:
+    if not linear:
+        return "passthrough"  # the tree models here split on missing values themselves
+    return Pipeline([("missing", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
+
+
+def _dates(linear: bool) -> Pipeline:
+    steps = [("parts", FunctionTransformer(date_parts, feature_names_out=_date_part_names))]
+    if linear:
+        steps += [("missing", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
+    return Pipeline(steps)
+
+
+DATE_PARTS = ("year", "month", "day_of_week", "day_of_year")
+
+
+def date_parts(frame):
+    """Each date column as numbers a model can split on: year, month, weekday, day of year."""
+    import pandas as pd
+
+    columns = {}
+    for name in frame.columns:
+        dates = pd.to_datetime(frame[name], errors="coerce")
+        for part in DATE_PARTS:
+            attribute = "dayofweek" if part == "day_of_week" else part.replace("_of_", "of")
+            columns[f"{name}_{part}"] = getattr(dates.dt, attribute).astype(float)
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _date_part_names(transformer, names):
+    return np.array([f"{name}_{part}" for name in names for part in DATE_PARTS], dtype=object)
+
+
+def _as_text(frame):
+    return frame.astype(str).where(frame.notna(), np.nan)

@@ -9,6 +9,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from .compare import Comparison, Delta, is_flagged, percent
 from .metrics import HIGHER_IS_BETTER
 
@@ -91,9 +93,10 @@ def _no_champion_story(c: Comparison) -> str:
 
 
 def _overall(c: Comparison) -> str:
+    span = f", {c.holdout.first} to {c.holdout.last}" if c.holdout.first else ""
     where = (
-        f"Scored on the newest {c.holdout.rows} rows of `{c.holdout.path}` "
-        f"({c.holdout.first} to {c.holdout.last}). ↓ lower is better, ↑ higher is better."
+        f"Scored on {c.holdout.rows} held-out rows of `{c.holdout.path}` ({c.holdout.how}"
+        f"{span}). ↓ lower is better, ↑ higher is better."
     )
     if c.primary is None:
         rows = [f"| {_metric(name, c)} | {value:.4f} |" for name, value in c.metrics.items()]
@@ -110,8 +113,8 @@ def _overall(c: Comparison) -> str:
 
 def _overlap(c: Comparison) -> str:
     """Main's model may have been fitted on rows of this holdout (e.g. the PR enlarged it)."""
-    trained_to = c.champion.model.run["data"]["train_to"] if c.champion.model else None
-    if trained_to is None or trained_to < c.holdout.first:
+    trained_to = c.champion.model.run["data"].get("train_to") if c.champion.model else None
+    if trained_to is None or c.holdout.first is None or trained_to < c.holdout.first:
         return ""
     return (
         f"\n\n⚠ Main's model was trained on rows up to {trained_to}, inside this holdout: "
@@ -207,8 +210,28 @@ def _changes(c: Comparison, context: Context) -> str:
     if main_run is not None:
         same = main_run["data"]["sha256"] == c.challenger_run["data"]["sha256"]
         lines += ["", "Same training data." if same else "**The training data changed.**"]
+        lines += ["", contract_changes(main_run.get("schema"), c.challenger_run.get("schema"))]
     lines += ["", validation]
     return "\n".join(lines)
+
+
+def contract_changes(before: str | None, after: str | None) -> str:
+    """One sentence on the data contract: the same, or which columns changed and how."""
+    if before == after:
+        return "Same data contract (schema.yaml)."
+    if before is None or after is None:
+        return "**The data contract (schema.yaml) changed**: main's model has no recorded schema."
+    old, new = (yaml.safe_load(text).get("columns") or {} for text in (before, after))
+    parts = [
+        f"{label} {', '.join(f'`{name}`' for name in names)}"
+        for label, names in (
+            ("added", sorted(new.keys() - old.keys())),
+            ("removed", sorted(old.keys() - new.keys())),
+            ("changed", sorted(n for n in old.keys() & new.keys() if old[n] != new[n])),
+        )
+        if names
+    ]
+    return f"**The data contract (schema.yaml) changed**: {'; '.join(parts) or 'its settings'}."
 
 
 def _champion_run(c: Comparison) -> dict | None:

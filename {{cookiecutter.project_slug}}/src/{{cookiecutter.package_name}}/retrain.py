@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .artifacts import write_json
-from .data import write_csv
+from .contract import Contract
 from .dataset import InvalidData, load_records, sha256_of
 from .errors import ProjectError
 from .incoming import load_table
 from .params import Params
-from .schemas import KEY, DemandRecords
+from .tables import write_table
+from .train import time_span
 from .validation import validate_frame
 
 RECORD_FILE = "retrain.json"
@@ -25,27 +27,32 @@ def retrain(params: Params, current: str | Path, drift_dir: Path | None = None) 
     Both files are written through a temporary file and a rename; on any error (no labelled
     recent data, an invalid snapshot) neither is touched.
     """
-    previous = load_records(params.train_path)
-    recent = load_table(current)
+    contract = Contract.load(params)
+    previous = load_records(params.train_path, contract)
+    recent = load_table(current, contract)
     if recent.frame.empty:
         raise ProjectError(f"no recent data at {current}: nothing to retrain on")
     if not recent.labelled:
-        missing = sorted(set(DemandRecords.to_schema().columns) - set(recent.frame.columns))
-        raise ProjectError(f"retraining needs labelled data; {current} has no {missing} columns")
+        raise ProjectError(
+            f"retraining needs labelled data; {current} has no {params.target!r} column: "
+            "label the recent rows first"
+        )
     why = _reason(drift_dir)
-    snapshot, counts = combine(previous, recent.frame, params.retrain.window_days)
-    snapshot, report = validate_frame(snapshot, DemandRecords, source="the new training snapshot")
+    snapshot, counts = combine(previous, recent.frame, contract)
+    snapshot, report = validate_frame(snapshot, contract.records, "the new training snapshot")
     if not report.valid:
         raise InvalidData(report)
     target = params.train_path
-    staged_data = write_csv(snapshot, target.with_name(f".{target.name}.next"))
-    staged_record = target.with_name(f".{RECORD_FILE}.next")
+    staged_data = write_table(snapshot, target.with_name(f".next.{target.name}"))
+    staged_record = target.with_name(f".next.{RECORD_FILE}")
+    time_column = contract.time_column
     record = {
         "why": why,
-        "window_days": params.retrain.window_days,
-        "previous": _span(previous, str(params.data.train), sha256_of(target)),
-        "recent": {**_span(recent.frame, str(current)), "files": recent.sources},
-        "snapshot": _span(snapshot, str(params.data.train), sha256_of(staged_data)) | counts,
+        "window_days": params.retrain.window_days if time_column else None,
+        "previous": _span(previous, time_column, str(params.data.train), sha256_of(target)),
+        "recent": {**_span(recent.frame, time_column, str(current)), "files": recent.sources},
+        "snapshot": _span(snapshot, time_column, str(params.data.train), sha256_of(staged_data))
+        | counts,
     }
     write_json(staged_record, record)
     # both files are complete before either replaces its predecessor
@@ -55,35 +62,43 @@ def retrain(params: Params, current: str | Path, drift_dir: Path | None = None) 
 
 
 def combine(
-    previous: pd.DataFrame, recent: pd.DataFrame, window_days: int
+    previous: pd.DataFrame, recent: pd.DataFrame, contract: Contract
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The previous rows of the newest `window_days` days, plus every recent row.
+    """The previous rows worth keeping, plus every recent row.
 
-    A (date, store, category) present in both keeps the recent row: it is the later record.
+    With a time column only the newest `retrain.window_days` days are kept; without one every
+    previous row is. A key present in both keeps the recent row: it is the later record.
     """
     recent = recent[previous.columns]
-    newest = max(previous["date"].max(), recent["date"].max())
-    in_window = previous["date"] > newest - pd.Timedelta(days=window_days)
+    time_column, key = contract.time_column, contract.params.key
+    in_window = pd.Series(True, index=previous.index)
+    if time_column:
+        newest = max(previous[time_column].max(), recent[time_column].max())
+        window = pd.Timedelta(days=contract.params.retrain.window_days)
+        in_window = previous[time_column] > newest - window
     kept = previous[in_window]
-    replaced = kept.merge(recent[list(KEY)], on=list(KEY), how="left", indicator=True)["_merge"]
-    kept = kept[(replaced == "left_only").to_numpy()]
-    snapshot = pd.concat([kept, recent], ignore_index=True)
-    snapshot = snapshot.sort_values(list(KEY), ignore_index=True)
+    replaced = np.zeros(len(kept), dtype=bool)
+    if key:
+        merged = kept[key].merge(recent[key].drop_duplicates(), on=key, how="left", indicator=True)
+        replaced = (merged["_merge"] == "both").to_numpy()
+    snapshot = pd.concat([kept[~replaced], recent], ignore_index=True)
+    order = list(dict.fromkeys([*([time_column] if time_column else []), *key]))
+    if order:
+        snapshot = snapshot.sort_values(order, ignore_index=True, kind="stable")
     return snapshot, {
-        "rows_from_previous": len(kept),
+        "rows_from_previous": int((~replaced).sum()),
         "rows_from_recent": len(recent),
         "previous_rows_outside_window": int((~in_window).sum()),
-        "previous_rows_replaced_by_recent": int((replaced == "both").sum()),
+        "previous_rows_replaced_by_recent": int(replaced.sum()),
     }
 
 
-def _span(frame: pd.DataFrame, location: str, sha256: str | None = None) -> dict:
-    span = {
-        "location": location,
-        "rows": len(frame),
-        "from": str(frame["date"].min().date()),
-        "to": str(frame["date"].max().date()),
-    }
+def _span(
+    frame: pd.DataFrame, time_column: str | None, location: str, sha256: str | None = None
+) -> dict:
+    span = {"location": location, "rows": len(frame)}
+    times = time_span(frame, time_column, "t")
+    span |= {"from": times["t_from"], "to": times["t_to"]} if times else {}
     return span | ({"sha256": sha256} if sha256 else {})
 
 

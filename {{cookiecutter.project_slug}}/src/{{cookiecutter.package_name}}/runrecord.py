@@ -7,7 +7,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("scikit-learn", "pandas", "numpy", "pandera", "pydantic", "joblib")
+PACKAGES = ("scikit-learn", "pandas", "numpy", "pandera", "pydantic", "joblib", "pyyaml")
 
 
 def package_versions() -> dict[str, str]:

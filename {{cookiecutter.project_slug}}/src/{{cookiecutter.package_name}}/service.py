@@ -9,14 +9,24 @@ import bentoml
 import pandas as pd
 from pydantic import Field
 
-from .api import MAX_ROWS, MODEL_NAME, PREDICTION_MODELS, Row, predictions
+from .api import MAX_ROWS, MODEL_NAME, PREDICTION_MODELS, predictions, row_model
 from .artifacts import TrainedModel
+from .contract import parse_schema
 
+# The request and response schemas follow the stored model: its input columns, their types and
+# checks (from the data contract it was trained under) and its task. So the OpenAPI document,
+# and every client generated from it, describes exactly what this bento answers. BentoML
+# resolves the name to the bento's own model version before it imports this module.
+_STORED = bentoml.models.get(MODEL_NAME)
+_RUN = _STORED.custom_objects["run"]
+_FEATURES = _RUN["params"]["features"]
+Row = row_model(
+    parse_schema(_RUN["schema"]).select_columns(
+        [*_FEATURES["categorical"], *_FEATURES["numeric"], *_FEATURES.get("datetime", [])]
+    )
+)
 Rows = Annotated[list[Row], Field(min_length=1, max_length=MAX_ROWS)]  # type: ignore[valid-type]
-# The response schema follows the stored model's task, so the OpenAPI document (and every
-# client generated from it) describes exactly what this bento answers. BentoML resolves the
-# name to the bento's own model version before it imports this module.
-Prediction = PREDICTION_MODELS[bentoml.models.get(MODEL_NAME).info.metadata["task"]]
+Prediction = PREDICTION_MODELS[_RUN["params"]["task"]]
 
 
 class JsonBodiesOnly:
@@ -47,7 +57,7 @@ async def _refuse(send: Any, status: int, reason: str) -> None:
 
 
 @bentoml.service(name="{{ cookiecutter.package_name }}", traffic={"timeout": 30})
-class DemandForecast:
+class PredictionService:
     """Loads the trained pipeline and its run record once per worker."""
 
     def __init__(self) -> None:
@@ -60,9 +70,9 @@ class DemandForecast:
     # list item per row, which is what BentoML's batching needs.
     @bentoml.api(batchable=True, max_batch_size=MAX_ROWS, max_latency_ms=1000)
     def predict(self, rows: Rows) -> list[Prediction]:  # type: ignore[valid-type]
-        """One prediction per row, in order: `prediction` (units), or `label` and `probability`."""
+        """One prediction per row, in order: `prediction`, or `label` and `probabilities`."""
         frame = pd.DataFrame([row.model_dump() for row in rows])
-        return predictions(self.model.task, self.model.predict(frame))
+        return predictions(self.model.task, self.model.predict(frame), self.model.classes)
 
 
-DemandForecast.add_asgi_middleware(JsonBodiesOnly)
+PredictionService.add_asgi_middleware(JsonBodiesOnly)

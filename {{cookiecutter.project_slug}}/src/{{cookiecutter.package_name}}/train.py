@@ -17,7 +17,8 @@ from .artifacts import (
     atomic_directory,
     write_json,
 )
-from .dataset import load_records, sha256_of, split_by_time
+from .contract import Contract
+from .dataset import Split, load_records, sha256_of, split_records
 from .errors import ProjectError
 from .metrics import json_safe, score, score_slices
 from .params import Params
@@ -38,8 +39,9 @@ def train(params: Params, out: str | Path, data: str | Path | None = None) -> Tr
 
     started = time.perf_counter()
     data_path = Path(data) if data is not None else params.train_path
-    records = load_records(data_path)
-    split = split_by_time(records, params.split.holdout_fraction)
+    contract = Contract.load(params)
+    records = load_records(data_path, contract)
+    split = split_records(records, contract)
     loaded = time.perf_counter()
     pipeline = build_pipeline(params)
     try:
@@ -47,12 +49,14 @@ def train(params: Params, out: str | Path, data: str | Path | None = None) -> Tr
     except InvalidParameterError as error:
         raise ProjectError(f"model.hyperparameters: {error}") from error
     fitted = time.perf_counter()
-    run = _run_record(params, data_path, split)
+    run = _run_record(contract, data_path, split)
+    if params.task == "classification":
+        run["classes"] = pipeline.classes_.tolist()
     model = TrainedModel(pipeline, run)
     predicted = model.predict(split.holdout)
-    truth = split.holdout[params.target].to_numpy()
+    truth = model.truth_of(split.holdout)
     metrics = score(params.task, truth, predicted)
-    slices = score_slices(params.task, split.holdout, params.target, predicted, params.slices)
+    slices = score_slices(params.task, split.holdout, truth, predicted, params.slices)
     run["timings_seconds"] = {
         "load_and_validate": round(loaded - started, 3),
         "fit": round(fitted - loaded, 3),
@@ -66,20 +70,39 @@ def train(params: Params, out: str | Path, data: str | Path | None = None) -> Tr
     return TrainResult(Path(out), metrics, run)
 
 
-def _run_record(params: Params, data_path: Path, split) -> dict:
+def _run_record(contract: Contract, data_path: Path, split: Split) -> dict:
+    params = contract.params
     return {
-        "params": params.model_dump(mode="json"),
+        "params": params.model_dump(mode="json", by_alias=True),
+        # the contract travels with the model: the service, the champion's comparison and the
+        # card read it from here, whatever schema.yaml says by then
+        "schema": contract.schema.to_yaml(),
         "seed": params.seed,
         "data": {
             "path": str(data_path),
             "sha256": sha256_of(data_path),
+            "schema_sha256": sha256_of(params.schema_path),
             "train_rows": len(split.train),
             "holdout_rows": len(split.holdout),
-            "train_from": str(split.train["date"].min().date()),
-            "train_to": str(split.train["date"].max().date()),
-            "holdout_from": split.cutoff,
-            "holdout_to": str(split.holdout["date"].max().date()),
+            "split": split.how,
+            **time_span(split.train, contract.time_column, "train"),
+            **time_span(split.holdout, contract.time_column, "holdout"),
         },
         "git": git_state(params.root),
         "packages": package_versions(),
     }
+
+
+def time_span(frame, time_column: str | None, prefix: str) -> dict[str, str]:
+    """First and last time of the rows, when the data has a time column."""
+    if not time_column or frame.empty:
+        return {}
+    return {
+        f"{prefix}_from": _day(frame[time_column].min()),
+        f"{prefix}_to": _day(frame[time_column].max()),
+    }
+
+
+def _day(value) -> str:
+    text = str(value)
+    return text[:10] if text.endswith("00:00:00") else text

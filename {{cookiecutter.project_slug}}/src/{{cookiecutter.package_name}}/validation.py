@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
-
-from .errors import ProjectError
-from .schemas import KEY
 
 EXAMPLES_SHOWN = 3
 
@@ -68,19 +64,8 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")  # a pipe in a value would end the markdown cell early
 
 
-def read_csv(path: str | Path) -> pd.DataFrame:
-    """Read a CSV as text-typed columns or raise ProjectError saying why it cannot be read."""
-    path = Path(path)
-    if not path.is_file():
-        raise ProjectError(f"data file not found: {path}")
-    try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise ProjectError(f"{path} is not a readable CSV file: {error}") from error
-
-
 def validate_frame(
-    frame: pd.DataFrame, schema: type[pa.DataFrameModel], source: str
+    frame: pd.DataFrame, schema: pa.DataFrameSchema, source: str
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Validate lazily; return the coerced frame (when valid) and the report."""
     frame, problems, unparsed = _parse_types(frame, schema)
@@ -88,12 +73,12 @@ def validate_frame(
         validated = schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
         validated = frame
-        problems += _problems_from(errors.failure_cases, frame, unparsed)
+        problems += _problems_from(errors.failure_cases, frame, unparsed, schema)
     return validated, ValidationReport(source=source, rows=len(frame), problems=problems)
 
 
 def _parse_types(
-    frame: pd.DataFrame, schema: type[pa.DataFrameModel]
+    frame: pd.DataFrame, schema: pa.DataFrameSchema
 ) -> tuple[pd.DataFrame, list[Problem], dict[str, set]]:
     """Turn unparseable numbers and dates into NaN, each reported once as a type problem.
 
@@ -103,7 +88,7 @@ def _parse_types(
     frame = frame.copy()
     problems = []
     unparsed: dict[str, set] = {}
-    for name, column in schema.to_schema().columns.items():
+    for name, column in schema.columns.items():
         if name not in frame.columns:
             continue
         kind = str(column.dtype)
@@ -125,7 +110,10 @@ def _parse_types(
 
 
 def _problems_from(
-    failure_cases: pd.DataFrame, frame: pd.DataFrame, unparsed: dict[str, set]
+    failure_cases: pd.DataFrame,
+    frame: pd.DataFrame,
+    unparsed: dict[str, set],
+    schema: pa.DataFrameSchema,
 ) -> list[Problem]:
     """Group pandera's failure cases into one problem per column and check.
 
@@ -138,7 +126,8 @@ def _problems_from(
     problems = []
     duplicates = failure_cases["check"] == "multiple_fields_uniqueness"
     if duplicates.any():
-        problems.append(_duplicate_keys(frame, failure_cases.loc[duplicates, "index"]))
+        key = list(schema.unique or [])
+        problems.append(_duplicate_keys(frame, key, failure_cases.loc[duplicates, "index"]))
     for (column, check), cases in failure_cases[~duplicates].groupby(
         ["column", "check"], sort=False
     ):
@@ -159,10 +148,10 @@ def _problems_from(
     return problems
 
 
-def _duplicate_keys(frame: pd.DataFrame, indexes: pd.Series) -> Problem:
-    rows = frame.loc[sorted(set(indexes.dropna())), list(KEY)]
+def _duplicate_keys(frame: pd.DataFrame, key: list[str], indexes: pd.Series) -> Problem:
+    rows = frame.loc[sorted(set(indexes.dropna())), key]
     examples = rows.drop_duplicates().head(EXAMPLES_SHOWN).astype(str).agg(" / ".join, axis=1)
-    return Problem(", ".join(KEY), "duplicate key", len(rows), tuple(examples))
+    return Problem(", ".join(key), "duplicate key", len(rows), tuple(examples))
 
 
 READABLE_CHECKS = {
