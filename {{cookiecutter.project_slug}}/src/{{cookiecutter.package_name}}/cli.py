@@ -29,7 +29,9 @@ def _validate(args: argparse.Namespace) -> int:
     from .tables import read_table
     from .validation import validate_frame
 
-    contract = Contract.load(load_params(args.params))
+    params = load_params(args.params)
+    contract = Contract.load(params)
+    args.path = args.path or params.train_path
     frame = read_table(args.path)
     schema = contract.records if contract.is_labelled(list(frame.columns)) else contract.unlabelled
     _, report = validate_frame(frame, schema, source=str(args.path))
@@ -82,6 +84,10 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate, format_table
 
+    if args.data is None:
+        from .params import load_params
+
+        args.data = load_params(args.params).train_path
     evaluation = evaluate(args.model, args.data)
     print(format_table(evaluation))
     if args.json:
@@ -147,6 +153,11 @@ def _retrain(args: argparse.Namespace) -> int:
 
     params = load_params(args.params)
     record = retrain(params, args.current or params.incoming_location, drift_dir=args.drift)
+    from .github_actions import write_github_output
+
+    # the workflow commits exactly these files to the retraining pull request
+    write_github_output("snapshot", str(params.data.train))
+    write_github_output("record", str(params.data.train.with_name("retrain.json")))
     snapshot = record["snapshot"]
     span = f"{snapshot['from']} to {snapshot['to']}; " if "from" in snapshot else ""
     print(
@@ -180,6 +191,10 @@ def _compare(args: argparse.Namespace) -> int:
         lock_name=args.lock.name,
         lock_sha256=sha256_of(args.lock) if args.lock.is_file() else None,
     )
+    if args.data is None:
+        from .params import load_params
+
+        args.data = load_params(args.params).train_path
     comparison = compare(args.champion, args.challenger, args.data)
     write_report(comparison, context, args.out, artifacts=args.artifacts)
     print(f"wrote {args.out}: gate {'passed' if comparison.passed else 'failed'}")
@@ -235,7 +250,7 @@ def _add_model_commands(commands: argparse._SubParsersAction) -> None:
     adopt.set_defaults(handler=_adopt)
 
     validate = commands.add_parser("validate", help="check a data file against the schema")
-    validate.add_argument("path", type=Path)
+    validate.add_argument("path", type=Path, nargs="?", help="default: data.train in params")
     validate.add_argument("--markdown", type=Path, help="also write the report as markdown")
     validate.add_argument("--params", type=Path, default=Path("params.yaml"))
     validate.set_defaults(handler=_validate)
@@ -248,7 +263,8 @@ def _add_model_commands(commands: argparse._SubParsersAction) -> None:
 
     evaluate = commands.add_parser("evaluate", help="score a model on a CSV, overall and per slice")
     evaluate.add_argument("--model", type=Path, required=True, help="directory written by train")
-    evaluate.add_argument("--data", type=Path, required=True)
+    evaluate.add_argument("--data", type=Path, help="labelled data (default: data.train)")
+    evaluate.add_argument("--params", type=Path, default=Path("params.yaml"))
     evaluate.add_argument("--json", type=Path, help="also write the metrics as JSON")
     evaluate.set_defaults(handler=_evaluate)
 
@@ -264,7 +280,8 @@ def _add_pull_request_commands(commands: argparse._SubParsersAction) -> None:
     compare = commands.add_parser("compare", help="champion vs challenger: the PR comment and gate")
     compare.add_argument("--champion", type=Path, required=True, help="written by champion")
     compare.add_argument("--challenger", type=Path, required=True, help="written by train")
-    compare.add_argument("--data", type=Path, required=True, help="its newest rows are scored")
+    compare.add_argument("--data", type=Path, help="its holdout is scored (default: data.train)")
+    compare.add_argument("--params", type=Path, default=Path("params.yaml"))
     compare.add_argument("--out", type=Path, required=True, help="markdown file to write")
     compare.add_argument("--validation", type=Path, help="markdown written by validate")
     compare.add_argument("--artifacts", type=Path, help="directory for report.md and report.json")
