@@ -53,7 +53,7 @@ def row_model(schema: pa.DataFrameSchema) -> type[BaseModel]:
         if column.nullable:
             kind = kind | None  # type: ignore[operator]
         fields[name] = (kind, Field(..., **constraints))
-    # Extra keys (a date, the target) are ignored, as Pandera ignores extra columns.
+    # Extra keys (the time column, the target) are ignored, as Pandera ignores extra columns.
     config = ConfigDict(extra="ignore", allow_inf_nan=False, json_schema_extra=_openapi_3_0_bounds)
     return create_model("Row", __config__=config, **fields)
 

@@ -83,7 +83,7 @@ def _parse_types(
     """Turn unparseable numbers and dates into NaN, each reported once as a type problem.
 
     Pandera skips a column's range checks when its dtype coercion fails, so a string in the
-    price column would hide the negative prices beside it. Parsing first lets both be reported.
+    numeric column would hide the negative numbers beside it. Parsing first reports both.
     """
     frame = frame.copy()
     problems = []
