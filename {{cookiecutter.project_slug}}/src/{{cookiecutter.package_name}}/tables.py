@@ -1,0 +1,78 @@
+"""Tables on disk: CSV or Parquet by suffix, read with clear errors, written atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ProjectError
+
+CSV_SUFFIXES = frozenset({".csv"})
+PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
+
+
+def table_format(path: str | Path) -> str:
+    """'csv' or 'parquet' from the suffix (any case); ProjectError for any other suffix."""
+    suffix = Path(path).suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    if suffix in PARQUET_SUFFIXES:
+        return "parquet"
+    raise ProjectError(f"{path}: unknown table format {suffix!r}; use .csv, .parquet or .pq")
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file; ProjectError when it is missing, empty or unreadable."""
+    path = Path(path)
+    kind = table_format(path)
+    if not path.is_file():
+        raise ProjectError(f"data file not found: {path}")
+    if path.stat().st_size == 0:
+        raise ProjectError(f"{path} is empty")
+    return _read_csv(path) if kind == "csv" else _read_parquet(path)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        # low_memory=False reads the file in one piece: one dtype per column, not one per chunk
+        return pd.read_csv(path, low_memory=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise ProjectError(f"{path} is not a readable CSV file: {error}") from error
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        import pyarrow  # noqa: F401  (pandas' Parquet engine; say so rather than fail obscurely)
+    except ImportError as error:
+        raise ProjectError(f"reading {path} needs pyarrow: pip install pyarrow") from error
+    from pyarrow import ArrowException
+
+    try:
+        return pd.read_parquet(path)
+    except (ArrowException, OSError, ValueError) as error:
+        raise ProjectError(f"{path} is not a readable Parquet file: {error}") from error
+
+
+def write_table_atomically(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write `frame` (without its index) as CSV or Parquet by suffix; all or nothing.
+
+    The table is written to a temp file beside `path` and renamed over it, so a reader never
+    sees half a file and a failure leaves the previous file untouched.
+    """
+    path = Path(path)
+    kind = table_format(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(handle)
+    try:
+        if kind == "csv":
+            frame.to_csv(temp, index=False)
+        else:
+            frame.to_parquet(temp, index=False)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
