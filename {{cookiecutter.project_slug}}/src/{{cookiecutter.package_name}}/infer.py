@@ -246,13 +246,14 @@ def _reason_to_leave_out(column, profile, target, rows) -> str | None:
         return "constant (one value or none)"
     if _leaks(column, profile, target):
         return "leakage suspect (a copy or a one-to-one recoding of the target)"
-    if _identifier(profile, rows):
-        return "an identifier (a distinct value in every row)"
+    # free text first: a comment per row is also distinct per row, but it is not an identifier
     if profile.kind == "text" and (
         profile.distinct > FREE_TEXT_DISTINCT * len(profile.values)
         and profile.values.str.len().median() > FREE_TEXT_LENGTH
     ):
         return "free text (long, mostly distinct strings)"
+    if _identifier(profile, rows):
+        return "an identifier (a distinct value in every row)"
     return None
 
 
