@@ -238,6 +238,28 @@ def test_missing_values_make_a_column_nullable_and_booleans_stay_booleans():
     validated(inference.schema, frame)
 
 
+def test_time_zones_categories_and_nullable_integers_survive_the_yaml_round_trip():
+    rows = 100
+    frame = pd.DataFrame(
+        {
+            "utc": pd.Series(pd.date_range("2024-01-01", periods=rows, freq="h", tz="UTC"))
+            .dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+            .astype(object),
+            "offsets": [f"2024-01-01T00:00:00+0{i % 3}:00" for i in range(rows)],
+            "shelf": pd.Categorical(np.resize(["top", "middle", "bottom"], rows)),
+            "stock": pd.array([None if i % 10 == 0 else i % 7 for i in range(rows)], dtype="Int64"),
+            "y": np.random.default_rng(2).random(rows),
+        }
+    )
+    inference = infer_contract(frame, "y")
+    assert column_yaml(inference, "utc")["dtype"] == "datetime64[ns, UTC]"
+    assert column_yaml(inference, "offsets")["dtype"] == "datetime64[ns, UTC]"
+    assert column_yaml(inference, "shelf") == {"dtype": "str"}
+    assert column_yaml(inference, "stock")["dtype"] == "Int64"
+    assert inference.params["features"]["datetime"] == ["utc", "offsets"]
+    validated(inference.schema, frame)
+
+
 def test_the_schema_has_no_index_and_coerces():
     import yaml
 

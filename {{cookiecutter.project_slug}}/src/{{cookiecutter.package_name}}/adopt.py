@@ -149,9 +149,18 @@ def _render_params(params: dict, source: str) -> str:
         # flow style for the innermost lists and mappings (`categorical: [a, b]`, as people write
         # it), but never for a whole section: `seed: 42`, not `{seed: 42}`
         flow = None if isinstance(value, dict | list) else False
-        block = yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=flow, width=100)
+        block = yaml.dump(
+            {key: value}, Dumper=_PlainDumper, sort_keys=False, default_flow_style=flow, width=100
+        )
         parts.append((f"# {comment}\n" if comment else "") + block)
     return "\n".join(parts)
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a list twice rather than as an anchor and alias (&id001), which people misread."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
 
 
 def _write_text_atomically(path: Path, text: str) -> None:

@@ -22,6 +22,7 @@ The rules, each one a constant below that a test pins:
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -123,7 +124,14 @@ def infer_contract(
     return Inference(schema=schema, params=params, decisions=decisions, classes=classes)
 
 
-def _check_columns(frame, target, time_column, key, slices, group_by) -> None:
+def _check_columns(
+    frame: pd.DataFrame,
+    target: str,
+    time_column: str | None,
+    key: list[str],
+    slices: Sequence[str] | None,
+    group_by: list[str],
+) -> None:
     available = ", ".join(map(repr, map(str, frame.columns)))
     if target not in frame.columns:
         raise ProjectError(f"target column {target!r} not found; the columns are {available}")
@@ -151,7 +159,7 @@ def _profile(series: pd.Series) -> _Profile:
         whole = pd.api.types.is_integer_dtype(series) or bool((values % 1 == 0).all())
         return _Profile("whole" if whole else "float", str(series.dtype), values, nullable)
     text = values.astype(str)
-    dates = pd.to_datetime(text.where(text.str.match(ISO_DATE)), errors="coerce", format="ISO8601")
+    dates = _parse_dates(text.where(text.str.match(ISO_DATE)))
     parsed = int(dates.notna().sum())
     if len(text) and parsed >= DATE_SHARE * len(text):
         # a datetime column may be missing values: those that are not dates fail validation
@@ -160,7 +168,20 @@ def _profile(series: pd.Series) -> _Profile:
     return _Profile("text", "str", text, nullable)
 
 
-def _choose_task(target, profile, rows, task, decisions) -> tuple[str, list | None]:
+def _parse_dates(text: pd.Series) -> pd.Series:
+    """ISO dates and datetimes; not-a-date for the rest. Mixed UTC offsets are converted to UTC."""
+    with warnings.catch_warnings():
+        # pandas warns (and will raise) on mixed offsets unless asked to convert them to UTC
+        warnings.simplefilter("error", FutureWarning)
+        try:
+            return pd.to_datetime(text, errors="coerce", format="ISO8601")
+        except (FutureWarning, ValueError):
+            return pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
+
+
+def _choose_task(
+    target: str, profile: _Profile, rows: int, task: str | None, decisions: list[str]
+) -> tuple[str, list | None]:
     if task is not None and task not in TASKS:
         raise ProjectError(f"task must be one of {', '.join(TASKS)} (got {task!r})")
     missing = rows - len(profile.values)
@@ -198,7 +219,9 @@ def _default_task(profile: _Profile) -> tuple[str, str]:
     return "regression", f"it holds numbers with {profile.distinct} distinct values"
 
 
-def _check_time_and_key(frame, profiles, time_column, key) -> None:
+def _check_time_and_key(
+    frame: pd.DataFrame, profiles: dict[str, _Profile], time_column: str | None, key: list[str]
+) -> None:
     if time_column:
         profile = profiles[time_column]
         if profile.kind != "datetime":
@@ -218,7 +241,13 @@ def _check_time_and_key(frame, profiles, time_column, key) -> None:
             )
 
 
-def _assign_features(frame, target, profiles, roles, decisions) -> dict[str, list[str]]:
+def _assign_features(
+    frame: pd.DataFrame,
+    target: str,
+    profiles: dict[str, _Profile],
+    roles: set[str],
+    decisions: list[str],
+) -> dict[str, list[str]]:
     features: dict[str, list[str]] = {"categorical": [], "numeric": [], "datetime": []}
     left_out: dict[str, list[str]] = {}
     for name, profile in profiles.items():
@@ -241,7 +270,9 @@ def _assign_features(frame, target, profiles, roles, decisions) -> dict[str, lis
     return features
 
 
-def _reason_to_leave_out(column, profile, target, rows) -> str | None:
+def _reason_to_leave_out(
+    column: pd.Series, profile: _Profile, target: pd.Series, rows: int
+) -> str | None:
     if profile.distinct < 2:
         return "constant (one value or none)"
     if _leaks(column, profile, target):
@@ -260,7 +291,8 @@ def _reason_to_leave_out(column, profile, target, rows) -> str | None:
 def _leaks(column: pd.Series, profile: _Profile, target: pd.Series) -> bool:
     """A copy of the target, or a recoding whose values pair one-to-one with the target's."""
     if profile.numeric and pd.api.types.is_numeric_dtype(target):
-        left, right = column.to_numpy(float), target.to_numpy(float)
+        left = column.to_numpy(float, na_value=np.nan)
+        right = target.to_numpy(float, na_value=np.nan)
         if np.array_equal(left, right, equal_nan=True):
             return True
         # a monotone recoding (y * 100, log y) of a numeric target ranks rows identically
@@ -309,7 +341,12 @@ def _target_transform(task: str, profile: _Profile, decisions: list[str]) -> str
     return "none"
 
 
-def _choose_slices(slices, features, profiles, decisions) -> list[str]:
+def _choose_slices(
+    slices: Sequence[str] | None,
+    features: dict[str, list[str]],
+    profiles: dict[str, _Profile],
+    decisions: list[str],
+) -> list[str]:
     if slices is not None:
         return list(slices)
     fits = [name for name in features["categorical"] if profiles[name].distinct in SLICE_VALUES]
@@ -324,7 +361,13 @@ def _choose_slices(slices, features, profiles, decisions) -> list[str]:
     return chosen
 
 
-def _split(task, time_column, group_by, features, decisions) -> dict:
+def _split(
+    task: str,
+    time_column: str | None,
+    group_by: list[str],
+    features: dict[str, list[str]],
+    decisions: list[str],
+) -> dict:
     share = f"{HOLDOUT_FRACTION:.0%}"
     if time_column:
         decisions.append(f"Split: the newest {share} of rows by {time_column!r} are held out.")
@@ -332,10 +375,10 @@ def _split(task, time_column, group_by, features, decisions) -> dict:
         how = "stratified by class" if task == "classification" else "seeded"
         together = f"; rows sharing {_names(group_by)} stay together" if group_by else ""
         decisions.append(f"Split: a random {share} of rows held out ({how}{together}).")
-        for name in features["datetime"]:
+        if features["datetime"]:
             decisions.append(
-                f"{name!r} holds dates: if rows arrive over time, pass --time-column {name} "
-                "so the model is scored on the newest rows."
+                f"Dates in {_names(features['datetime'])}: if rows arrive over time, pass "
+                f"--time-column {features['datetime'][0]} (say) to score on the newest rows."
             )
     return {"holdout_fraction": HOLDOUT_FRACTION, "time_column": time_column, "group_by": group_by}
 
@@ -378,7 +421,9 @@ def _drift(task: str, features: dict[str, list[str]]) -> dict:
     }
 
 
-def _schema(frame, profiles, params, classes) -> pa.DataFrameSchema:
+def _schema(
+    frame: pd.DataFrame, profiles: dict[str, _Profile], params: dict, classes: list | None
+) -> pa.DataFrameSchema:
     """Pandera's inferred schema, widened: see the module docstring."""
     codes = set(params["features"]["categorical"])
     target = params["target"]
