@@ -25,7 +25,7 @@ def project(tmp_path: Path) -> Path:
     (root / "data").mkdir(parents=True)
     shutil.copy(PROJECT / "params.yaml", root / "params.yaml")
     (root / "schema.yaml").write_text("# the demo's contract\n", encoding="utf-8")
-    (root / "data" / "train.csv").write_text("date,units_sold\n2024-01-01,3\n", encoding="utf-8")
+    (root / "data" / "train.csv").write_text("day,quantity\n2024-01-01,3\n", encoding="utf-8")
     return root
 
 
@@ -116,8 +116,8 @@ def test_a_failing_check_leaves_every_file_as_it_was(project, diabetes_csv):
 
 def test_bad_input_changes_nothing(project, diabetes_csv):
     before = snapshot(project)
-    with pytest.raises(ProjectError, match="target column 'price' not found"):
-        adopt(diabetes_csv, project, target="price", check=validate_and_read)
+    with pytest.raises(ProjectError, match="target column 'weight' not found"):
+        adopt(diabetes_csv, project, target="weight", check=validate_and_read)
     assert snapshot(project) == before
 
 

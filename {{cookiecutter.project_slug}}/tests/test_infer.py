@@ -22,27 +22,27 @@ def bundled(loader) -> pd.DataFrame:
 def shop(rows: int = 240, seed: int = 0) -> pd.DataFrame:
     """A small table with one column of every kind the rules tell apart."""
     rng = np.random.default_rng(seed)
-    store = rng.choice(["north", "south", "east"], rows)
-    price = rng.uniform(0.5, 9.0, rows).round(2)
-    units = rng.poisson(20, rows) + (store == "north") * 5
+    branch = rng.choice(["north", "south", "east"], rows)
+    cost = rng.uniform(0.5, 9.0, rows).round(2)
+    units = rng.poisson(20, rows) + (branch == "north") * 5
     frame = pd.DataFrame(
         {
             "order_id": [f"o-{i:05d}" for i in range(rows)],
             "row": np.arange(rows),
-            "date": pd.date_range("2024-01-01", periods=rows, freq="D").strftime("%Y-%m-%d"),
-            "store": store,
+            "sold_on": pd.date_range("2024-01-01", periods=rows, freq="D").strftime("%Y-%m-%d"),
+            "branch": branch,
             "region": rng.choice(list("abcde"), rows),
             "weekday": rng.integers(1, 8, rows),
-            "promotion": rng.random(rows) < 0.3,
-            "price": price,
-            "temperature": rng.normal(5, 8, rows).round(1),
+            "on_offer": rng.random(rows) < 0.3,
+            "cost": cost,
+            "outdoor_temp": rng.normal(5, 8, rows).round(1),
             "review": [f"customer {i} wrote a long comment about the product" for i in range(rows)],
             "country": "nl",
-            "units_sold": units.astype(float),
-            "units_copy": units.astype(float),
+            "quantity": units.astype(float),
+            "quantity_copy": units.astype(float),
         }
     )
-    frame.loc[::17, "price"] = np.nan
+    frame.loc[::17, "cost"] = np.nan
     return frame
 
 
@@ -112,8 +112,8 @@ def test_the_schema_accepts_the_table_it_was_inferred_from(loader):
 
 def test_string_labels_are_classes_and_an_unknown_label_is_invalid():
     frame = shop()
-    frame["demand"] = np.where(frame["units_sold"] > 20, "high", "low")
-    inference = infer_contract(frame.drop(columns=["units_copy"]), "demand")
+    frame["demand"] = np.where(frame["quantity"] > 20, "high", "low")
+    inference = infer_contract(frame.drop(columns=["quantity_copy"]), "demand")
     assert inference.params["task"] == "classification"
     assert inference.classes == ["high", "low"]
     assert column_yaml(inference, "demand")["dtype"] == "str"
@@ -131,7 +131,7 @@ def test_an_explicit_task_wins_over_the_rule():
 def test_a_skewed_non_negative_target_is_fitted_on_log1p():
     frame = shop()
     frame["revenue"] = np.random.default_rng(1).lognormal(3, 1.2, len(frame))
-    inference = infer_contract(frame.drop(columns=["units_copy"]), "revenue")
+    inference = infer_contract(frame.drop(columns=["quantity_copy"]), "revenue")
     assert inference.params["model"]["target_transform"] == "log1p"
     assert column_yaml(inference, "revenue")["greater_than_or_equal_to"] == 0
 
@@ -140,17 +140,17 @@ def test_a_skewed_non_negative_target_is_fitted_on_log1p():
 
 
 def test_each_kind_of_column_gets_its_role_and_each_exclusion_its_reason():
-    inference = infer_contract(shop(), "units_sold")
+    inference = infer_contract(shop(), "quantity")
     features = inference.params["features"]
-    assert features["categorical"] == ["store", "region", "weekday", "promotion"]
-    assert features["numeric"] == ["price", "temperature"]
-    assert features["datetime"] == ["date"]
+    assert features["categorical"] == ["branch", "region", "weekday", "on_offer"]
+    assert features["numeric"] == ["cost", "outdoor_temp"]
+    assert features["datetime"] == ["sold_on"]
     text = "\n".join(inference.decisions)
     assert "Left out 'order_id', 'row': an identifier" in text
     assert "Left out 'review': free text" in text
     assert "Left out 'country': constant" in text
-    assert "Left out 'units_copy': leakage suspect" in text
-    assert "--time-column date" in text  # a date column is offered as the time to split by
+    assert "Left out 'quantity_copy': leakage suspect" in text
+    assert "--time-column sold_on" in text  # a date column is offered as the time to split by
 
 
 def test_a_one_to_one_recoding_of_the_target_is_a_leakage_suspect():
@@ -181,24 +181,24 @@ def test_measurements_that_happen_to_be_distinct_are_not_identifiers():
 def test_the_time_key_and_groups_are_not_features():
     frame = shop()
     inference = infer_contract(
-        frame, "units_sold", time_column="date", key=["order_id"], group_by=["region"]
+        frame, "quantity", time_column="sold_on", key=["order_id"], group_by=["region"]
     )
-    assert {"date", "order_id", "region"}.isdisjoint(all_features(inference))
+    assert {"sold_on", "order_id", "region"}.isdisjoint(all_features(inference))
     assert inference.params["key"] == ["order_id"]
     assert inference.params["split"] == {
         "holdout_fraction": 0.2,
-        "time_column": "date",
+        "time_column": "sold_on",
         "group_by": ["region"],
     }
     assert any("newest 20%" in decision for decision in inference.decisions)
-    assert column_yaml(inference, "date")["dtype"] == "datetime64[ns]"
+    assert column_yaml(inference, "sold_on")["dtype"] == "datetime64[ns]"
 
 
 def test_slices_are_up_to_two_small_categorical_features_unless_given():
-    inference = infer_contract(shop(), "units_sold")
-    assert inference.params["slices"] == ["store", "region"]
-    assert infer_contract(shop(), "units_sold", slices=["weekday"]).params["slices"] == ["weekday"]
-    assert infer_contract(shop(), "units_sold", slices=[]).params["slices"] == []
+    inference = infer_contract(shop(), "quantity")
+    assert inference.params["slices"] == ["branch", "region"]
+    assert infer_contract(shop(), "quantity", slices=["weekday"]).params["slices"] == ["weekday"]
+    assert infer_contract(shop(), "quantity", slices=[]).params["slices"] == []
 
 
 # --- the schema is widened, so that new data is not an error for being new ---------------------
@@ -206,35 +206,35 @@ def test_slices_are_up_to_two_small_categorical_features_unless_given():
 
 def test_new_values_outside_the_seen_range_and_unseen_categories_pass():
     frame = shop()
-    inference = infer_contract(frame, "units_sold")
+    inference = infer_contract(frame, "quantity")
     new = frame.head(3).assign(
-        store="west",  # a new store
+        branch="west",  # a new branch
         weekday=9,  # an unseen code
-        price=1000.0,  # far above the maximum seen
-        temperature=-40.0,  # far below the minimum seen
-        date="2031-05-05",  # after the last date
-        units_sold=0.0,
+        cost=1000.0,  # far above the maximum seen
+        outdoor_temp=-40.0,  # far below the minimum seen
+        sold_on="2031-05-05",  # after the last day seen
+        quantity=0.0,
     )
     validated(inference.schema, new)
 
 
 def test_numbers_keep_only_a_floor_of_zero_when_zero_looks_like_their_floor():
-    inference = infer_contract(shop(), "units_sold")
-    price = column_yaml(inference, "price")
-    assert price == {"dtype": "float64", "nullable": True, "greater_than_or_equal_to": 0}
-    assert set(column_yaml(inference, "temperature")) == {"dtype"}  # negative values: no bounds
+    inference = infer_contract(shop(), "quantity")
+    cost = column_yaml(inference, "cost")
+    assert cost == {"dtype": "float64", "nullable": True, "greater_than_or_equal_to": 0}
+    assert set(column_yaml(inference, "outdoor_temp")) == {"dtype"}  # negative values: no bounds
     with pytest.raises(pa.errors.SchemaErrors):
-        validated(inference.schema, shop().head(3).assign(price=-1.0))
+        validated(inference.schema, shop().head(3).assign(cost=-1.0))
 
 
 def test_missing_values_make_a_column_nullable_and_booleans_stay_booleans():
     frame = shop()
-    frame["promotion"] = frame["promotion"].astype(object)
-    frame.loc[::5, "promotion"] = None
-    inference = infer_contract(frame, "units_sold")
-    assert column_yaml(inference, "promotion") == {"dtype": "boolean", "nullable": True}
-    assert column_yaml(inference, "store") == {"dtype": "str"}
-    assert "promotion" in inference.params["features"]["categorical"]
+    frame["on_offer"] = frame["on_offer"].astype(object)
+    frame.loc[::5, "on_offer"] = None
+    inference = infer_contract(frame, "quantity")
+    assert column_yaml(inference, "on_offer") == {"dtype": "boolean", "nullable": True}
+    assert column_yaml(inference, "branch") == {"dtype": "str"}
+    assert "on_offer" in inference.params["features"]["categorical"]
     validated(inference.schema, frame)
 
 
@@ -263,13 +263,13 @@ def test_time_zones_categories_and_nullable_integers_survive_the_yaml_round_trip
 def test_the_schema_has_no_index_and_coerces():
     import yaml
 
-    raw = yaml.safe_load(infer_contract(shop(), "units_sold").schema_yaml)
+    raw = yaml.safe_load(infer_contract(shop(), "quantity").schema_yaml)
     assert "index" not in raw or raw["index"] is None
     assert raw["coerce"] is True
 
 
 def test_drift_defaults_match_the_params_shape():
-    drift = infer_contract(shop(), "units_sold").params["drift"]
+    drift = infer_contract(shop(), "quantity").params["drift"]
     assert drift == {
         "share": 0.1,
         "numeric": {"method": "wasserstein", "threshold": 0.1},
@@ -288,25 +288,25 @@ def test_drift_defaults_match_the_params_shape():
     ("frame", "kwargs", "message"),
     [
         (shop(), {"target": "sales"}, "target column 'sales' not found; the columns are"),
-        (shop().head(0), {"target": "units_sold"}, "no rows"),
-        (shop().assign(units_sold=3.0), {"target": "units_sold"}, "one value in every row"),
+        (shop().head(0), {"target": "quantity"}, "no rows"),
+        (shop().assign(quantity=3.0), {"target": "quantity"}, "one value in every row"),
         (
-            shop().assign(units_sold=1),
-            {"target": "units_sold", "task": "classification"},
+            shop().assign(quantity=1),
+            {"target": "quantity", "task": "classification"},
             "one class in every row",
         ),
-        (shop(), {"target": "store", "task": "regression"}, "needs a numeric target"),
-        (shop()[["row", "units_sold"]], {"target": "units_sold"}, "no usable feature"),
-        (shop(), {"target": "units_sold", "time_column": "when"}, "time column 'when' not found"),
-        (shop(), {"target": "units_sold", "key": ["id"]}, "key column 'id' not found"),
-        (shop(), {"target": "units_sold", "slices": ["shop"]}, "slice column 'shop' not found"),
-        (shop(), {"target": "units_sold", "group_by": ["g"]}, "group_by column 'g' not found"),
-        (shop(), {"target": "units_sold", "time_column": "store"}, "does not parse as dates"),
-        (shop(), {"target": "units_sold", "key": ["store"]}, "does not identify a row"),
-        (shop(), {"target": "units_sold", "task": "ranking"}, "task must be one of"),
+        (shop(), {"target": "branch", "task": "regression"}, "needs a numeric target"),
+        (shop()[["row", "quantity"]], {"target": "quantity"}, "no usable feature"),
+        (shop(), {"target": "quantity", "time_column": "when"}, "time column 'when' not found"),
+        (shop(), {"target": "quantity", "key": ["id"]}, "key column 'id' not found"),
+        (shop(), {"target": "quantity", "slices": ["shop"]}, "slice column 'shop' not found"),
+        (shop(), {"target": "quantity", "group_by": ["g"]}, "group_by column 'g' not found"),
+        (shop(), {"target": "quantity", "time_column": "branch"}, "does not parse as dates"),
+        (shop(), {"target": "quantity", "key": ["branch"]}, "does not identify a row"),
+        (shop(), {"target": "quantity", "task": "ranking"}, "task must be one of"),
         (
-            shop().assign(units_sold=lambda f: f["units_sold"].where(f.index > 0)),
-            {"target": "units_sold"},
+            shop().assign(quantity=lambda f: f["quantity"].where(f.index > 0)),
+            {"target": "quantity"},
             "empty in 1 rows",
         ),
     ],
@@ -319,5 +319,5 @@ def test_bad_input_is_a_project_error_that_says_what_is_wrong(frame, kwargs, mes
 def test_the_inference_is_pure():
     frame = shop()
     before = frame.copy()
-    infer_contract(frame, "units_sold", time_column="date")
+    infer_contract(frame, "quantity", time_column="sold_on")
     pd.testing.assert_frame_equal(frame, before)

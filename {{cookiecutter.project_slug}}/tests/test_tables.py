@@ -8,7 +8,7 @@ import pytest
 from {{ cookiecutter.package_name }}.errors import ProjectError
 from {{ cookiecutter.package_name }}.tables import read_table, write_table_atomically
 
-FRAME = pd.DataFrame({"store": ["north", "south"], "units": [3, 5], "price": [1.5, None]})
+FRAME = pd.DataFrame({"branch": ["north", "south"], "quantity": [3, 5], "cost": [1.5, None]})
 
 
 @pytest.mark.parametrize("name", ["t.csv", "t.parquet", "t.pq", "T.CSV"])
