@@ -368,7 +368,7 @@ def _split(
     features: dict[str, list[str]],
     decisions: list[str],
 ) -> dict:
-    share = f"{HOLDOUT_FRACTION:.0%}"
+    share = f"{round(HOLDOUT_FRACTION * 100)}%"
     if time_column:
         decisions.append(f"Split: the newest {share} of rows by {time_column!r} are held out.")
     else:
