@@ -149,9 +149,7 @@ def _check_columns(
 
 def _profile(series: pd.Series) -> _Profile:
     values, nullable = series.dropna(), bool(series.isna().any())
-    if pd.api.types.is_bool_dtype(series) or (
-        len(values) and values.map(lambda value: isinstance(value, bool | np.bool_)).all()
-    ):
+    if pd.api.types.is_bool_dtype(series) or _all_booleans(values):
         return _Profile("bool", "boolean" if nullable else "bool", values.astype(bool), nullable)
     if pd.api.types.is_datetime64_any_dtype(series):
         return _Profile("datetime", str(series.dtype), values, nullable)
@@ -166,6 +164,13 @@ def _profile(series: pd.Series) -> _Profile:
         dtype = str(dates.dtype)
         return _Profile("datetime", dtype, dates.dropna(), nullable, len(text) - parsed)
     return _Profile("text", "str", text, nullable)
+
+
+def _all_booleans(values: pd.Series) -> bool:
+    """True/False values in an object column (a boolean column with gaps, as pandas reads it)."""
+    if values.dtype != object or not len(values):
+        return False
+    return all(isinstance(value, bool | np.bool_) for value in pd.unique(values))
 
 
 def _parse_dates(text: pd.Series) -> pd.Series:
@@ -290,6 +295,9 @@ def _reason_to_leave_out(
 
 def _leaks(column: pd.Series, profile: _Profile, target: pd.Series) -> bool:
     """A copy of the target, or a recoding whose values pair one-to-one with the target's."""
+    distinct = target.nunique(dropna=False)
+    if column.nunique(dropna=False) != distinct:
+        return False  # a copy or a recoding has exactly as many distinct values as the target
     if profile.numeric and pd.api.types.is_numeric_dtype(target):
         left = column.to_numpy(float, na_value=np.nan)
         right = target.to_numpy(float, na_value=np.nan)
@@ -302,10 +310,10 @@ def _leaks(column: pd.Series, profile: _Profile, target: pd.Series) -> bool:
         return True
     # A one-to-one pairing is evidence only when the target repeats; with a distinct target
     # value per row, any distinct column would pair with it by chance.
-    if target.nunique() == len(target):
+    if distinct == len(target):
         return False
     pairs = pd.DataFrame({"column": column, "target": target}).drop_duplicates()
-    return len(pairs) == column.nunique(dropna=False) == target.nunique(dropna=False)
+    return len(pairs) == distinct
 
 
 def _identifier(profile: _Profile, rows: int) -> bool:
