@@ -296,7 +296,12 @@ def test_drift_defaults_match_the_params_shape():
             "one class in every row",
         ),
         (shop(), {"target": "branch", "task": "regression"}, "needs a numeric target"),
-        (shop()[["row", "quantity"]], {"target": "quantity"}, "no usable feature"),
+        (shop()[["row", "quantity"]], {"target": "quantity"}, "no usable feature.*identifier"),
+        (
+            shop().assign(label=["rare", *["common", "usual"] * 119, "usual"]),
+            {"target": "label"},
+            r"classes \['rare'\] have a single row",
+        ),
         (shop(), {"target": "quantity", "time_column": "when"}, "time column 'when' not found"),
         (shop(), {"target": "quantity", "key": ["id"]}, "key column 'id' not found"),
         (shop(), {"target": "quantity", "slices": ["shop"]}, "slice column 'shop' not found"),

@@ -100,6 +100,8 @@ def infer_contract(
     decisions: list[str] = []
     task, classes = _choose_task(target, profiles[target], len(frame), task, decisions)
     _check_time_and_key(frame, profiles, time_column, key)
+    if classes is not None and not time_column and not group_by:
+        _check_stratifiable(frame[target])
     roles = {time_column: "the time column"} if time_column else {}
     roles |= {name: "the key" for name in key} | {name: "split groups" for name in group_by}
     if roles:
@@ -107,7 +109,7 @@ def infer_contract(
         decisions.append(f"Not features: {listed}.")
     features = _assign_features(frame, target, profiles, set(roles), decisions)
     if not any(features.values()):
-        raise ProjectError(f"no usable feature: every column other than {target!r} was left out")
+        raise ProjectError(f"no usable feature to predict {target!r}: {' '.join(decisions[1:])}")
     transform = _target_transform(task, profiles[target], decisions)
     params = {
         "task": task,
@@ -244,6 +246,17 @@ def _check_time_and_key(
                 f"key {key} does not identify a row: {int(duplicated.sum())} rows share their "
                 f"key with another row, e.g. {example}"
             )
+
+
+def _check_stratifiable(labels: pd.Series) -> None:
+    """A random split is stratified by class, which needs two rows of every class."""
+    counts = labels.value_counts()
+    if counts.min() < 2:
+        rare = counts[counts < 2].index.tolist()
+        raise ProjectError(
+            f"classes {rare} have a single row: a stratified holdout needs at least two rows "
+            "of each class; drop those rows or pass --time-column"
+        )
 
 
 def _assign_features(
