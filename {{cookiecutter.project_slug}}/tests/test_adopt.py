@@ -71,6 +71,7 @@ def test_it_writes_the_schema_the_params_and_the_data_then_checks(project, diabe
         read_table(project / "data" / "train.csv"), read_table(diabetes_csv)
     )
     assert "Inferred by `adopt` from diabetes.csv" in (project / "schema.yaml").read_text()
+    assert not list(project.rglob(".*"))  # no backup or temp file left behind
 
 
 def test_the_params_keep_the_model_seed_incoming_data_and_retrain(project, diabetes_csv):
@@ -112,6 +113,17 @@ def test_a_failing_check_leaves_every_file_as_it_was(project, diabetes_csv):
     with pytest.raises(RuntimeError, match="training failed"):
         adopt(diabetes_csv, project, target="target", check=failing_check)
     assert snapshot(project) == before
+
+
+def test_adopting_the_projects_own_training_file_in_place_rolls_back_too(project, diabetes_csv):
+    own = project / "data" / "train.csv"
+    shutil.copy(diabetes_csv, own)
+    before = snapshot(project)
+    with pytest.raises(RuntimeError):
+        adopt(own, project, target="target", check=failing_check)
+    assert snapshot(project) == before
+    adopt(own, project, target="target", check=validate_and_read)
+    pd.testing.assert_frame_equal(read_table(own), read_table(diabetes_csv))
 
 
 def test_bad_input_changes_nothing(project, diabetes_csv):
