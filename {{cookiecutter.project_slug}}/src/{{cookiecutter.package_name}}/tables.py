@@ -12,6 +12,7 @@ from .errors import ProjectError
 
 CSV_SUFFIXES = frozenset({".csv"})
 PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
+OTHER_SEPARATORS = (";", "\t", "|")
 
 
 def table_format(path: str | Path) -> str:
@@ -38,9 +39,18 @@ def read_table(path: str | Path) -> pd.DataFrame:
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
         # low_memory=False reads the file in one piece: one dtype per column, not one per chunk
-        return pd.read_csv(path, low_memory=False)
+        frame = pd.read_csv(path, low_memory=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise ProjectError(f"{path} is not a readable CSV file: {error}") from error
+    # a spreadsheet's export with another separator reads as one column named "a;b;c"
+    header = str(frame.columns[0]) if frame.shape[1] == 1 else ""
+    for separator in OTHER_SEPARATORS:
+        if separator in header:
+            raise ProjectError(
+                f"{path} reads as a single column {header!r}: its fields are separated by "
+                f"{separator!r}; save it with commas"
+            )
+    return frame
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
