@@ -2,7 +2,10 @@
 
 Pure: reads a frame, writes nothing. `adopt` writes what it returns; a person edits it freely.
 
-The rules, each one a constant below that a test pins:
+The rules (their numbers are the constants below):
+
+- The task, unless given: classification for labels (strings, booleans) and for whole numbers with
+  at most 20 distinct values; regression otherwise. The target must be present in every row.
 
 - Columns that are not features: the target, the time column, key and group_by columns, constant
   columns, identifiers (a distinct value per row: strings, or whole numbers that are dense like
