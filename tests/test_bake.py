@@ -39,6 +39,7 @@ DEFAULT_FILES = {
         for name in (
             "__init__",
             "__main__",
+            "adopt",
             "api",
             "artifacts",
             "bento",
@@ -56,6 +57,7 @@ DEFAULT_FILES = {
             "evidently_adapter",
             "github_actions",
             "incoming",
+            "infer",
             "metrics",
             "params",
             "pipeline",
@@ -65,6 +67,7 @@ DEFAULT_FILES = {
             "runrecord",
             "schemas",
             "service",
+            "tables",
             "train",
             "validation",
         )
@@ -73,6 +76,7 @@ DEFAULT_FILES = {
         f"tests/{name}.py"
         for name in (
             "conftest",
+            "test_adopt",
             "test_api",
             "test_card",
             "test_champion",
@@ -80,10 +84,12 @@ DEFAULT_FILES = {
             "test_compare",
             "test_data",
             "test_drift",
+            "test_infer",
             "test_params",
             "test_predict",
             "test_retrain",
             "test_serving",
+            "test_tables",
             "test_train",
             "test_validation",
         )
