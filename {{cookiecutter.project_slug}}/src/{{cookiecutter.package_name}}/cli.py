@@ -47,11 +47,10 @@ def _adopt(args: argparse.Namespace) -> int:
     from .params import load_params
     from .train import train
 
-    def validate_and_train(project: Path) -> None:
+    def validate_and_train(project: Path) -> dict[str, float]:
         # the adopted files must make a project that trains, or adopt restores the old ones
         with tempfile.TemporaryDirectory() as scratch:
-            result = train(load_params(project / args.params.name), Path(scratch) / "model")
-        print(f"trained once: {json.dumps(result.metrics, sort_keys=True)}")
+            return train(load_params(project / args.params.name), Path(scratch) / "model").metrics
 
     result = adopt(
         args.path,
@@ -65,6 +64,9 @@ def _adopt(args: argparse.Namespace) -> int:
         check=validate_and_train,
     )
     print("\n".join(f"- {decision}" for decision in result.decisions))
+    metrics = ", ".join(f"{name} {value:.4g}" for name, value in sorted(result.checked.items()))
+    print(f"Validated and trained once on the holdout: {metrics}.")
+    print("Next: commit schema.yaml, params.yaml and the data on a branch and open a pull request.")
     return 0
 
 
