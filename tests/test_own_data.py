@@ -88,12 +88,41 @@ def no_network(monkeypatch):
         monkeypatch.setenv(name, "1")
 
 
+class OpenedFiles:
+    """The files a test opens, seen by an audit hook.
+
+    An audit hook cannot be removed, so one is added on first use and records only while a
+    test holds the `opened_files` fixture.
+    """
+
+    hooked = False
+    paths: list[str] | None = None
+
+    @classmethod
+    def record(cls, event: str, args: tuple) -> None:
+        if event == "open" and cls.paths is not None and isinstance(args[0], str | bytes):
+            cls.paths.append(os.fsdecode(args[0]))
+
+
+@pytest.fixture
+def opened_files():
+    if not OpenedFiles.hooked:
+        sys.addaudithook(OpenedFiles.record)
+        OpenedFiles.hooked = True
+    OpenedFiles.paths = []
+    yield OpenedFiles.paths
+    OpenedFiles.paths = None
+
+
 @pytest.mark.parametrize("name", own_data.NAMES)
-def test_each_data_set_is_read_offline_from_a_file_an_installed_package_ships(name, no_network):
+def test_each_data_set_is_read_offline_from_a_file_an_installed_package_ships(
+    name, no_network, opened_files
+):
     data = own_data.load(name)
 
     installed = {Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")}
     assert data.source.is_file()
+    assert str(data.source) in opened_files  # the table was read from that very file
     assert any(data.source.resolve().is_relative_to(place) for place in installed), data.source
     assert len(data.frame) > 300 and data.target in data.frame.columns
     assert data.licence
