@@ -209,7 +209,6 @@ def test_the_data_sets_cover_what_users_bring():
 # --- no baked module but the demo's names the demo's columns -----------------------------------
 
 
-@pytest.mark.xfail(strict=False, reason="until the schema-driven refactor lands")
 @pytest.mark.parametrize("task", [REGRESSION, CLASSIFICATION])
 def test_no_module_but_the_demo_names_a_demo_column(cookies, task):
     project = bake(cookies, task=task)

@@ -1,4 +1,4 @@
-"""Releasing a trained model: save it to the BentoML store and build the bento that serves it."""
+"""Releasing a trained model: save it to BentoML's model registry and build the bento serving it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ SERVICE_PACKAGES = ("scikit-learn", "numpy", "pandas", "pandera", "pydantic", "j
 
 
 def save_model(model_dir: str | Path) -> str:
-    """Save the pipeline, with its run record and metrics, to the store; return the model tag."""
+    """Save the pipeline, its run record and metrics, to the model registry; return the tag."""
     import bentoml
 
     from .api import MODEL_NAME

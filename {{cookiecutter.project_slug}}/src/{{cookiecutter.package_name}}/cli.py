@@ -232,7 +232,7 @@ def _add_model_commands(commands: argparse._SubParsersAction) -> None:
     data.add_argument("--scenario", choices=("baseline", "fuel-shock"), default="baseline")
     data.add_argument("--rows", type=_positive_int, default=8760)
     data.add_argument("--seed", type=int, default=0)
-    data.add_argument("--start", help="first date, YYYY-MM-DD (default: by scenario)")
+    data.add_argument("--start", help="first day, YYYY-MM-DD (default: by scenario)")
     data.add_argument("--out", type=Path, required=True, help="CSV file to write")
     data.set_defaults(handler=_data)
 

@@ -179,7 +179,7 @@ def _all_booleans(values: pd.Series) -> bool:
 
 
 def _parse_dates(text: pd.Series) -> pd.Series:
-    """ISO dates and datetimes; not-a-date for the rest. Mixed UTC offsets are converted to UTC."""
+    """ISO days and datetimes; NaT for the rest. Mixed UTC offsets are converted to UTC."""
     with warnings.catch_warnings():
         # pandas warns (and will raise) on mixed offsets unless asked to convert them to UTC
         warnings.simplefilter("error", FutureWarning)

@@ -97,7 +97,7 @@ def _parse_types(
             expected = "a number"
         elif kind.startswith("datetime"):
             parsed = pd.to_datetime(frame[name], errors="coerce", format="ISO8601")
-            expected = "a date (YYYY-MM-DD)"
+            expected = "a datetime (ISO 8601, e.g. 2024-01-31)"
         else:
             continue
         bad = parsed.isna() & frame[name].notna()
