@@ -106,8 +106,8 @@ def _merged_params(existing: dict, inference: Inference, data_file: str) -> dict
     inferred = inference.params
     old_model, old_data = existing.get("model") or {}, existing.get("data") or {}
     model = {key: old_model[key] for key in ("name",) if key in old_model}
-    # hyper-parameters tuned for the other task may not even exist for this one's estimator
-    if existing.get("task") == inferred["task"] and "hyperparameters" in old_model:
+    # hyper-parameters set for the other task may not even exist for this one's estimator
+    if _fits_task(old_model, inferred["task"]):
         model["hyperparameters"] = old_model["hyperparameters"]
     model |= inferred["model"]
     data = {"train": data_file, "schema": SCHEMA_FILE}
@@ -124,11 +124,21 @@ def _merged_params(existing: dict, inference: Inference, data_file: str) -> dict
     return merged
 
 
+def _fits_task(model: dict, task: str) -> bool:
+    """Whether `model`'s hyper-parameters are all accepted by its estimator for `task`."""
+    from .pipeline import ESTIMATORS
+
+    estimator = ESTIMATORS.get((task, model.get("name")))
+    names = set(model.get("hyperparameters") or {})
+    return estimator is not None and names <= set(estimator().get_params())
+
+
 def _notes(existing: dict, inference: Inference, project: Path, data_file: str) -> list[str]:
     """Decisions about the project rather than the data: what was kept, what is now unused."""
     notes = []
     old_task = existing.get("task")
-    if old_task and old_task != inference.params["task"]:
+    old_model = existing.get("model") or {}
+    if old_task and "hyperparameters" in old_model and not _fits_task(old_model, inference.params["task"]):
         notes.append(
             f"The task changed from {old_task}: model.hyperparameters were dropped (the "
             "estimator's defaults apply); tune them again."
