@@ -106,6 +106,22 @@ def edit_params(path: Path, **changes: object) -> Path:
     return path
 
 
+# ---------------------------------------------------------------- the demo's scenarios
+# Only test_demo_*.py use these: sixty days of each scenario, a year apart.
+
+
+@pytest.fixture(scope="session")
+def baseline_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    frame = demo.generate("baseline", rows=1440, seed=1)
+    return demo.write_csv(frame, tmp_path_factory.mktemp("demo") / "baseline.csv")
+
+
+@pytest.fixture(scope="session")
+def shock_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    frame = demo.generate("fuel-shock", rows=1440, seed=1)
+    return demo.write_csv(frame, tmp_path_factory.mktemp("demo") / "shock.csv")
+
+
 # ---------------------------------------------------------------- bad values, from the schema
 
 BOUND_CHECKS = ("greater_than", "greater_than_or_equal_to", "less_than", "less_than_or_equal_to")
