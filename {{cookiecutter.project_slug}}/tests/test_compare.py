@@ -21,7 +21,7 @@ from conftest import PARAMS, edit_params, require, write_params
 
 PRIMARY, TARGET = PARAMS.gate.primary_metric, PARAMS.target
 SHIPPED_GATE = PARAMS.gate.model_dump()
-NO_BOUNDS = {"gate__absolute_max": {}, "gate__absolute_min": {}}
+NO_BOUNDS = dict(gate__absolute_max={}, gate__absolute_min={})
 
 
 def train_on(directory: Path, data: Path, **changes: object) -> Path:
@@ -153,9 +153,9 @@ def test_the_first_pull_request_is_gated_on_absolute_bounds(tmp_path, sample_fil
 
     # a bound no model can meet
     if HIGHER_IS_BETTER[PRIMARY]:
-        bounds, broken = {"gate__absolute_min": {PRIMARY: 1.01}}, "below the minimum 1.01"
+        bounds, broken = dict(gate__absolute_min={PRIMARY: 1.01}), "below the minimum 1.01"
     else:
-        bounds, broken = {"gate__absolute_max": {PRIMARY: -1.0}}, "above the maximum -1.0"
+        bounds, broken = dict(gate__absolute_max={PRIMARY: -1.0}), "above the maximum -1.0"
     challenger = train_on(tmp_path / "strict", sample_file, **{**NO_BOUNDS, **bounds})
     code, comment, _ = compare_cli(tmp_path, no_model, challenger, sample_file)
     assert code == 1
