@@ -57,7 +57,8 @@ def test_unlabelled_shock_data_drifts_in_fuel_price(baseline_csv, tmp_path):
     shocked = generate("fuel-shock", rows=1440, seed=1)
     shocked.drop(columns=["units_sold", "high_demand"]).to_csv(inputs, index=False)
     params = write_params(tmp_path, baseline_csv)
-    assert drift(params, baseline_csv, inputs, tmp_path / "out")["drifted_columns"] == ["fuel_price"]
+    result = drift(params, baseline_csv, inputs, tmp_path / "out")
+    assert result["drifted_columns"] == ["fuel_price"]
 
 
 def test_a_sample_of_the_shock_still_drifts_in_fuel_price(baseline_csv, shock_csv, tmp_path):

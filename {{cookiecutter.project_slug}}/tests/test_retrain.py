@@ -155,4 +155,3 @@ def test_unlabelled_recent_data_cannot_retrain_and_changes_nothing(project, tmp_
     assert "retraining needs labelled data" in capsys.readouterr().err
     assert (tmp_path / "train.csv").read_bytes() == before
     assert not (tmp_path / "retrain.json").exists()
-
