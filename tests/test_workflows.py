@@ -260,15 +260,27 @@ def open_pull(state: Path, number: int, owner: str, branch: str, head: str, base
     (state / "github.json").write_text(json.dumps(record))
 
 
+def pull_merge_ref(root: Path, number: int, branch: str) -> str:
+    """GitHub's refs/pull/N/merge: the PR branch merged (--no-ff) into main's current tip."""
+    git(root, "checkout", "--quiet", "--detach", "main")
+    git(root, "merge", "--quiet", "--no-ff", "-m", f"Merge {branch} into main", branch)
+    sha = git(root, "rev-parse", "HEAD")
+    git(root, "update-ref", f"refs/pull/{number}/merge", sha)
+    git(root, "checkout", "--quiet", "main")
+    return sha
+
+
+
 def pr_then_comment(root: Path, state: Path, pr_event: dict, run_id: int):
     """The pr workflow on the pull_request event, then comment.yml on its workflow_run event."""
     project = root / ".github" / "workflows"
+    merge = pull_merge_ref(root, pr_event["number"], pr_event["pull_request"]["head"]["ref"])
     pr = Runner(
         project / "pr.yml",
         repo=root,
         event_name="pull_request",
         event=pr_event,
-        sha=pr_event["pull_request"]["head"]["sha"],
+        sha=merge,
         state=state,
         run_id=run_id,
         ref=f"refs/pull/{pr_event['number']}/merge",
@@ -315,6 +327,24 @@ def test_a_pull_request_gets_one_comment_updated_in_place(remote, tmp_path):
     updated = require_comment(state, 2, MARKER)
     assert (updated["id"], updated["edits"]) == (first["id"], 1)
     assert len(github_record(state)["comments"]) == 1
+
+
+@pytest.mark.slow
+@needs_pr_loop
+def test_the_champion_is_main_as_github_merged_the_pull_request_not_a_stale_base(remote, tmp_path):
+    # main moves on after the branch was made: event.pull_request.base.sha still names the old
+    # tip, GitHub's test merge is against the new one, and the champion must be the new one.
+    state, stale = tmp_path / "state", git(remote, "rev-parse", "main")
+    head = commit_change(remote, "tune", "params.yaml", "seed: 42", "seed: 7")
+    tip = commit_change(remote, "main", "README.md", "Every change", "Each change")
+    open_pull(state, 5, "octo-org", "tune", head, tip)
+    event = pull_request_event(
+        number=5, base_sha=stale, head_sha=head, head_ref="tune", repository=REPOSITORY
+    )
+    pr, _ = pr_then_comment(remote, state, event, run_id=150)
+    report = json.loads((pr.workspace / "reports/compare/report.json").read_text())
+    assert report["champion"]["commit"] == tip != stale
+    assert report["runs"]["this_pr"]["git"]["commit"] == git(remote, "rev-parse", "refs/pull/5/merge")
 
 
 BAD_PRICE = (",city_centre,bakery,2.5,", ",city_centre,bakery,-2.5,")

@@ -567,11 +567,20 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def checkout(use: Use) -> dict:
-    """A clone of the test's repository at the event's commit, as actions/checkout makes."""
+    """A clone of the test's repository at the event's commit, as actions/checkout makes.
+
+    Like the action it fetches `fetch-depth` commits (default 1; 0 = all history) of the one
+    commit it checks out: `ref` when given, else the event's GITHUB_SHA, which on a pull request
+    is GitHub's test merge commit (refs/pull/N/merge). A step that needs an older commit than
+    the depth allows fails here as it would on GitHub.
+    """
     workspace, runner = use.job.workspace, use.job.runner
-    git(workspace, "clone", "--quiet", "--no-checkout", str(runner.repo), ".")
+    depth = int(use.inputs.get("fetch-depth", "1") or "1")
+    shallow = ["--depth", str(depth)] if depth else []
+    git(workspace, "clone", "--quiet", "--no-checkout", *shallow, runner.repo.as_uri(), ".")
     ref = use.inputs.get("ref") or runner.sha
-    git(workspace, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", ref)
+    git(workspace, "fetch", "--quiet", *shallow, "origin", ref)
+    git(workspace, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", "FETCH_HEAD")
     if use.inputs.get("persist-credentials", "true") != "false":
         use.record("persisted-credentials", {"ref": ref})
     return {"commit": ref}
