@@ -271,7 +271,10 @@ def test_checkout_fetches_fetch_depth_commits_as_actions_checkout_does(tmp_path,
     second = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
     ).stdout.strip()
-    parent = {"id": "parent", "run": 'sha=$(git rev-parse HEAD^1)\necho "sha=$sha" >> "$GITHUB_OUTPUT"'}
+    parent = {
+        "id": "parent",
+        "run": 'sha=$(git rev-parse HEAD^1)\necho "sha=$sha" >> "$GITHUB_OUTPUT"',
+    }
     shallow = [{"uses": "actions/checkout@abc"}, parent]
     job = runner(tmp_path, (root, second), shallow).run_job("job", check=False)
     assert job.step("parent").outcome == "failure"  # the default depth is 1

@@ -153,7 +153,7 @@ def job_permissions(project: Path, workflow: str) -> dict[str, dict]:
 def test_only_the_jobs_that_write_may_write(baked):
     assert job_permissions(baked, "pr.yml") == {"model-report": {"contents": "read"}}
     assert job_permissions(baked, "comment.yml") == {
-        "post": {"actions": "read", "pull-requests": "write"}
+        "post": {"actions": "read", "contents": "read", "pull-requests": "write"}
     }
     release = job_permissions(baked, "release.yml")
     assert [job for job, p in release.items() if p.get("packages") == "write"] == ["push"]
@@ -168,11 +168,16 @@ def test_only_the_jobs_that_write_may_write(baked):
     assert setups and all(s["with"]["cache"] == "false" for s in setups)  # no cache on release
 
 
-def test_the_comment_workflow_runs_nothing_from_the_pull_request(baked):
+def test_the_comment_workflow_runs_only_the_default_branchs_code(baked):
     comment = yaml.safe_load((baked / ".github/workflows/comment.yml").read_text())
     assert list(comment[True]) == ["workflow_run"]
     steps = comment["jobs"]["post"]["steps"]
-    assert not [s for s in steps if "checkout" in s.get("uses", "") or "setup" in s.get("uses", "")]
+    [checkout] = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["ref"] == "${{ github.event.repository.default_branch }}"
+    [download] = [s for s in steps if s.get("uses", "").startswith("actions/download-artifact@")]
+    assert download["with"]["name"] == "model-report-data"  # report.json: data, not markdown
+    assert download["with"]["path"].startswith("${{ runner.temp }}")  # beside, not in, the code
+    assert steps.index(checkout) < steps.index(download)
     assert MARKER.replace("demand-forecast", baked.name) in comment["jobs"]["post"]["env"]["MARKER"]
 
 
@@ -245,7 +250,9 @@ def commit_change(root: Path, branch: str, path: str, old: str, new: str) -> str
     return sha
 
 
-def open_pull(state: Path, number: int, owner: str, branch: str, head: str, base: str) -> None:
+def open_pull(
+    state: Path, number: int, owner: str, branch: str, head: str, base: str, into: str = "main"
+) -> None:
     """GitHub's side of the story: the pull request exists."""
     record = github_record(state)
     record["pulls"].append(
@@ -253,7 +260,7 @@ def open_pull(state: Path, number: int, owner: str, branch: str, head: str, base
             "number": number,
             "state": "open",
             "head": {"ref": branch, "sha": head, "repo": {"owner": {"login": owner}}},
-            "base": {"ref": "main", "sha": base},
+            "base": {"ref": into, "sha": base},
         }
     )
     state.mkdir(parents=True, exist_ok=True)
@@ -268,7 +275,6 @@ def pull_merge_ref(root: Path, number: int, branch: str) -> str:
     git(root, "update-ref", f"refs/pull/{number}/merge", sha)
     git(root, "checkout", "--quiet", "main")
     return sha
-
 
 
 def pr_then_comment(root: Path, state: Path, pr_event: dict, run_id: int):
@@ -286,26 +292,133 @@ def pr_then_comment(root: Path, state: Path, pr_event: dict, run_id: int):
         ref=f"refs/pull/{pr_event['number']}/merge",
         repository=REPOSITORY,
     ).run_job("model-report", check=False)
-    assert pr.step("Upload the comment body").outcome == "success", pr.logs()
+    assert pr.step("Upload the report data for the comment").outcome == "success", pr.logs()
     assert pr.summary.startswith(MARKER)
-    comment = Runner(
-        project / "comment.yml",
+    return pr, comment_run(root, state, pr_event, run_id, pr.status)
+
+
+def comment_run(
+    root: Path, state: Path, pr_event: dict, run_id: int, conclusion: str, check: bool = True
+):
+    """comment.yml on the workflow_run event of pr run `run_id`."""
+    return Runner(
+        root / ".github/workflows/comment.yml",
         repo=root,
         event_name="workflow_run",
         event=workflow_run_event(
-            pr_event=pr_event, run_id=run_id, conclusion=pr.status, repository=REPOSITORY
+            pr_event=pr_event, run_id=run_id, conclusion=conclusion, repository=REPOSITORY
         ),
         sha=git(root, "rev-parse", "main"),
         state=state,
         run_id=run_id + 1,
         repository=REPOSITORY,
-    ).run_job("post")
-    return pr, comment
+    ).run_job("post", check=check)
 
 
 needs_pr_loop = pytest.mark.skipif(
     not cli_has("champion", "compare"), reason="champion/compare are not in the CLI yet"
 )
+
+
+# ---------------------------------------------------------------- comment.yml alone, staged report
+
+INCOMPLETE = {"status": "incomplete", "failed": "training", "validation": None}
+
+
+def staged_pull(remote: Path, state: Path, number: int, run_id: int, report: dict | str | None):
+    """An open PR and its finished pr run `run_id`, which uploaded `report` (None: nothing)."""
+    head = commit_change(remote, f"b{number}", "params.yaml", "seed: 42", f"seed: {number}")
+    base = git(remote, "rev-parse", "main")
+    open_pull(state, number, "octo-org", f"b{number}", head, base)
+    if report is not None:
+        folder = state / "artifacts" / str(run_id) / "model-report-data"
+        folder.mkdir(parents=True)
+        text = report if isinstance(report, str) else json.dumps(report)
+        (folder / "report.json").write_text(text)
+    return pull_request_event(
+        number=number, base_sha=base, head_sha=head, head_ref=f"b{number}", repository=REPOSITORY
+    )
+
+
+def bot_comments(state: Path, number: int) -> list[dict]:
+    return [
+        c
+        for c in github_record(state)["comments"]
+        if c["issue"] == number and c["user"]["login"] == "github-actions[bot]"
+    ]
+
+
+def test_a_marker_comment_posted_by_someone_else_is_never_edited(remote, tmp_path):
+    state = tmp_path / "state"
+    event = staged_pull(remote, state, 6, 1000, INCOMPLETE)
+    record = github_record(state)
+    spoof = {
+        "id": 1,
+        "issue": 6,
+        "body": f"{MARKER}\n## ✅ Gate passed, merge me",
+        "edits": 0,
+        "user": {"login": "mallory", "type": "User"},
+    }
+    record["comments"].append(spoof)
+    (state / "github.json").write_text(json.dumps(record))
+    comment_run(remote, state, event, 1000, "failure")
+    comment_run(remote, state, event, 1000, "failure")
+    assert github_record(state)["comments"][0] == spoof
+    [ours] = bot_comments(state, 6)
+    assert ours["body"].startswith(f"{MARKER}\n\n## ❌ No model report: training failed")
+    assert ours["edits"] == 1  # the second run updated the bot's own comment
+
+
+def test_an_oversize_report_artifact_is_refused_before_download(remote, tmp_path):
+    state = tmp_path / "state"
+    event = staged_pull(remote, state, 7, 1100, "x" * 1_000_001)
+    post = comment_run(remote, state, event, 1100, "success", check=False)
+    assert post.status == "failure"
+    assert post.step("artifact").outcome == "failure"
+    assert "at most 1000000" in post.step("artifact").log
+    assert "Download the report's data" not in post.ran()
+    assert github_record(state)["comments"] == []
+
+
+def test_a_long_report_is_cut_below_githubs_limit_with_a_link_to_the_run(remote, tmp_path):
+    state = tmp_path / "state"
+    long = {**INCOMPLETE, "validation": "row 17: price must be > 0\n" * 8000}  # 208 kB
+    event = staged_pull(remote, state, 8, 1200, long)
+    comment_run(remote, state, event, 1200, "failure")
+    [posted] = bot_comments(state, 8)
+    assert len(posted["body"]) < 65_536
+    url = f"https://github.com/{REPOSITORY}/actions/runs/1200"
+    assert posted["body"].rstrip().endswith(f"the full report is in the run: {url}")
+
+
+def test_nothing_is_posted_without_a_report_or_when_the_head_moved_on(remote, tmp_path):
+    state = tmp_path / "state"
+    event = staged_pull(remote, state, 9, 1300, None)
+    post = comment_run(remote, state, event, 1300, "failure")
+    assert post.status == "success" and "uploaded no model report" in post.step("artifact").log
+    event = staged_pull(remote, state, 10, 1400, INCOMPLETE)
+    moved = {
+        **event,
+        "pull_request": {
+            **event["pull_request"],
+            "head": {**event["pull_request"]["head"], "sha": "f" * 40},
+        },
+    }
+    post = comment_run(remote, state, moved, 1400, "failure")
+    assert post.status == "success" and "has moved on" in post.step("pr").log
+    assert "Post or update the one model-report comment" not in post.ran()
+    skipped = comment_run(remote, state, event, 1400, "cancelled")
+    assert skipped.status == "skipped"
+    assert github_record(state)["comments"] == []
+
+
+def test_the_comment_goes_to_the_pull_request_into_the_default_branch(remote, tmp_path):
+    state = tmp_path / "state"
+    event = staged_pull(remote, state, 12, 1500, INCOMPLETE)
+    head, base = event["pull_request"]["head"]["sha"], event["pull_request"]["base"]["sha"]
+    open_pull(state, 11, "octo-org", "b12", head, base, into="release")  # same branch, other base
+    comment_run(remote, state, event, 1500, "failure")
+    assert [c["issue"] for c in github_record(state)["comments"]] == [12]
 
 
 @pytest.mark.slow
@@ -344,7 +457,9 @@ def test_the_champion_is_main_as_github_merged_the_pull_request_not_a_stale_base
     pr, _ = pr_then_comment(remote, state, event, run_id=150)
     report = json.loads((pr.workspace / "reports/compare/report.json").read_text())
     assert report["champion"]["commit"] == tip != stale
-    assert report["runs"]["this_pr"]["git"]["commit"] == git(remote, "rev-parse", "refs/pull/5/merge")
+    assert report["runs"]["this_pr"]["git"]["commit"] == git(
+        remote, "rev-parse", "refs/pull/5/merge"
+    )
 
 
 BAD_PRICE = (",city_centre,bakery,2.5,", ",city_centre,bakery,-2.5,")

@@ -329,6 +329,7 @@ class Runner:
             "GITHUB_SHA": self.sha,
             "GITHUB_REF": self.ref,
             "GITHUB_REPOSITORY": self.repository,
+            "GITHUB_SERVER_URL": "https://github.com",
             "GITHUB_REPOSITORY_OWNER": self.repository.split("/")[0],
             "GITHUB_RUN_ID": str(self.run_id),
             "GITHUB_ACTOR": "harness",
@@ -364,6 +365,7 @@ class JobContext:
             "sha": runner.sha,
             "ref": runner.ref,
             "repository": runner.repository,
+            "server_url": "https://github.com",
             "repository_owner": runner.repository.split("/")[0],
             "run_id": str(runner.run_id),
             "actor": "harness",
@@ -580,7 +582,15 @@ def checkout(use: Use) -> dict:
     git(workspace, "clone", "--quiet", "--no-checkout", *shallow, runner.repo.as_uri(), ".")
     ref = use.inputs.get("ref") or runner.sha
     git(workspace, "fetch", "--quiet", *shallow, "origin", ref)
-    git(workspace, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", "FETCH_HEAD")
+    git(
+        workspace,
+        "-c",
+        "advice.detachedHead=false",
+        "checkout",
+        "--quiet",
+        "--detach",
+        "FETCH_HEAD",
+    )
     if use.inputs.get("persist-credentials", "true") != "false":
         use.record("persisted-credentials", {"ref": ref})
     return {"commit": ref}
@@ -774,6 +784,7 @@ def workflow_run_event(*, pr_event: dict, run_id: int, conclusion: str, reposito
     run = event["workflow_run"]
     run.update(
         id=run_id,
+        html_url=f"https://github.com/{repository}/actions/runs/{run_id}",
         name="pr",
         event="pull_request",
         conclusion=conclusion,
@@ -789,7 +800,7 @@ def workflow_run_event(*, pr_event: dict, run_id: int, conclusion: str, reposito
         listed.update(number=pr["number"])
         listed["head"].update(ref=pr["head"]["ref"], sha=pr["head"]["sha"])
         listed["base"].update(ref="main", sha=pr["base"]["sha"])
-    event["repository"]["full_name"] = repository
+    event["repository"].update(full_name=repository, default_branch="main")
     return event
 
 

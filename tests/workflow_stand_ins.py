@@ -96,7 +96,10 @@ def route(data: dict, method: str, path: list[str], fields: dict[str, str]):
                 not fields.get("head")
                 or (pr["head"]["repo"]["owner"]["login"], pr["head"]["ref"]) == (owner, branch)
             )
+            and (not fields.get("base") or pr["base"]["ref"] == fields["base"])
         ]
+    if method == "GET" and len(path) == 4 and path[:2] == ["actions", "runs"]:
+        return run_artifacts(path[2], fields.get("name"))
     if method == "GET" and len(path) == 3 and path[0] == "commits" and path[2] == "pulls":
         return [
             pr for pr in data["pulls"] if path[1] in (pr.get("merge_commit_sha"), pr["head"]["sha"])
@@ -113,6 +116,7 @@ def route(data: dict, method: str, path: list[str], fields: dict[str, str]):
                 "issue": number,
                 "body": fields["body"],
                 "edits": 0,
+                "user": token_user(),
             }
             data["next_comment"] += 1
             data["comments"].append(comment)
@@ -120,10 +124,32 @@ def route(data: dict, method: str, path: list[str], fields: dict[str, str]):
     if method == "PATCH" and len(path) == 3 and path[:2] == ["issues", "comments"]:
         for comment in data["comments"]:
             if comment["id"] == int(path[2]):
+                if comment["user"] != token_user():
+                    fail("gh: Forbidden (HTTP 403): only the author may edit a comment here")
                 comment["body"] = fields["body"]
                 comment["edits"] += 1
                 return comment
     fail(f"gh stand-in: no route for {method} {'/'.join(path)}")
+
+
+def token_user() -> dict:
+    """Who the token acts as: GITHUB_TOKEN is the github-actions[bot] App."""
+    return {"login": "github-actions[bot]", "type": "Bot"}
+
+
+def run_artifacts(run_id: str, name: str | None) -> dict:
+    """GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts, from the harness's store."""
+    root = Path(os.environ["HARNESS_STATE"]) / "artifacts" / run_id
+    artifacts = [
+        {
+            "name": folder.name,
+            "size_in_bytes": sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()),
+            "expired": False,
+        }
+        for folder in sorted(root.iterdir() if root.is_dir() else [])
+        if name in (None, folder.name)
+    ]
+    return {"total_count": len(artifacts), "artifacts": artifacts}
 
 
 def gh_release(args: list[str]) -> None:
