@@ -28,6 +28,16 @@ def test_a_bad_value_is_named_with_what_was_given(params_file):
     assert "model.name" in message and "'xgboost'" in message
 
 
+def test_a_rule_across_keys_names_the_rule_not_the_whole_file(params_file):
+    edit_params(params_file, target="units")
+    with pytest.raises(ProjectError) as raised:
+        load_params(params_file)
+    message = str(raised.value)
+    assert "target for task" in message
+    assert "hyperparameters" not in message and "holdout_fraction" not in message
+    assert len(message.splitlines()) == 2
+
+
 def test_an_unknown_feature_column_is_refused(params_file):
     edit_params(params_file, features__numeric=["price", "rainfall"])
     with pytest.raises(ProjectError, match="unknown columns \\['rainfall'\\]"):
