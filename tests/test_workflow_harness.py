@@ -125,7 +125,11 @@ def test_reading_a_step_that_does_not_exist_is_an_error(tmp_path, repo):
 
 def test_a_skipped_steps_outputs_are_empty_as_on_github(tmp_path, repo):
     steps = [
-        {"id": "app", "if": "vars.APP_ID != ''", "run": 'echo "token=t" >> "$GITHUB_OUTPUT"'},
+        {
+            "id": "app",
+            "if": "vars.APP_CLIENT_ID != ''",
+            "run": 'echo "token=t" >> "$GITHUB_OUTPUT"',
+        },
         {
             "id": "pick",
             "env": {"HAS": "${{ steps.app.outputs.token != '' }}"},
@@ -133,7 +137,7 @@ def test_a_skipped_steps_outputs_are_empty_as_on_github(tmp_path, repo):
         },
     ]
     assert runner(tmp_path, repo, steps).run_job("job").step("pick").outputs == {"has": "false"}
-    with_app = runner(tmp_path, repo, steps, run_id=2, variables={"APP_ID": "7"})
+    with_app = runner(tmp_path, repo, steps, run_id=2, variables={"APP_CLIENT_ID": "7"})
     assert with_app.run_job("job").step("pick").outputs == {"has": "true"}
 
 

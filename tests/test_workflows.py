@@ -181,6 +181,18 @@ def test_the_comment_workflow_runs_only_the_default_branchs_code(baked):
     assert MARKER.replace("demand-forecast", baked.name) in comment["jobs"]["post"]["env"]["MARKER"]
 
 
+def test_each_job_may_make_the_api_calls_its_steps_make(baked):
+    drift = yaml.safe_load((baked / ".github/workflows/drift.yml").read_text())["jobs"]["drift"]
+    steps = {s.get("id"): s for s in drift["steps"]}
+    needed = {"contents": "write", "pull-requests": "write", "issues": "write"}  # issues: labels
+    assert steps["cpr"]["with"]["labels"] and drift["permissions"] == needed
+    app = steps["app"]["with"]
+    assert {
+        k.removeprefix("permission-"): v for k, v in app.items() if "permission-" in k
+    } == needed
+    assert "client-id" in app and "app-id" not in app  # app-id is deprecated in v3
+
+
 def test_the_release_pushes_only_an_image_that_passed_the_smoke_test(baked):
     jobs = yaml.safe_load((baked / ".github/workflows/release.yml").read_text())["jobs"]
     names = [s.get("name", s.get("uses", "")) for s in jobs["build"]["steps"]]
@@ -598,6 +610,29 @@ def test_drift_opens_one_retraining_pull_request_and_updates_it(remote, tmp_path
     assert git(remote, "rev-parse", "retrain/drift") != branch
     assert git(remote, "branch", "--list", "retrain/*").split() == ["retrain/drift"]
     assert "started by hand" in second.summary
+    why = json.loads(git(remote, "show", "retrain/drift:data/retrain.json"))["why"]
+    assert why["drift"] is True and why["reasons"]  # retrain was given --drift
+    assert "60 days without" in second.summary
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not cli_has("drift", "retrain"), reason="drift/retrain are not in the CLI yet")
+def test_drift_in_unlabelled_data_is_reported_and_the_run_stays_green(remote, tmp_path):
+    import pandas as pd
+
+    current = add_incoming(remote, "fuel-shock", 0, "unlabelled.csv")
+    frame = pd.read_csv(remote / current)
+    frame.drop(columns=["units_sold", "high_demand"]).to_csv(remote / current, index=False)
+    git(remote, "commit", "--quiet", "-am", "without outcomes")
+    run = drift_run(remote, tmp_path / "state", 850, current)
+    assert run.status == "success"
+    assert (run.step("drift").outputs["drift"], run.step("drift").outputs["labelled"]) == (
+        "true",
+        "false",
+    )
+    assert "Drifted; label the recent data to retrain" in run.summary
+    assert run.step("cpr").outcome == "skipped"
+    assert github_record(tmp_path / "state")["pulls"] == []
 
 
 @pytest.mark.slow
@@ -618,7 +653,15 @@ def test_no_drift_means_no_pull_request_and_a_summary_that_says_so(remote, tmp_p
 def test_with_an_app_configured_the_retraining_pr_uses_the_app_token(remote, tmp_path):
     from workflow_harness import dispatch_event
 
-    current = add_incoming(remote, "fuel-shock", 0, "shock.csv")
+    # the scheduled run reads params.yaml's data.incoming, here moved to data/recent
+    params = remote / "params.yaml"
+    params.write_text(
+        params.read_text().replace("incoming: data/incoming", "incoming: data/recent")
+    )
+    add_incoming(remote, "fuel-shock", 0, "shock.csv")
+    (remote / "data/recent").mkdir()
+    git(remote, "mv", "data/incoming/shock.csv", "data/recent/shock.csv")
+    git(remote, "commit", "--quiet", "-am", "recent data lives in data/recent")
     run = Runner(
         remote / ".github/workflows/drift.yml",
         repo=remote,
@@ -629,10 +672,11 @@ def test_with_an_app_configured_the_retraining_pr_uses_the_app_token(remote, tmp
         run_id=900,
         repository=REPOSITORY,
         secrets={"APP_PRIVATE_KEY": "key"},
-        variables={"APP_ID": "12"},
+        variables={"APP_CLIENT_ID": "Iv23liExample"},
     )
-    del current  # the scheduled run reads its default, data/incoming
     job = run.run_job("drift")
+    drift = json.loads((job.workspace / "reports/drift/drift.json").read_text())
+    assert drift["current"]["location"].endswith("data/recent")
     assert job.step("body").outputs["token"] == "app"
     pull = github_record(tmp_path / "state")["pulls"][0]
     assert pull["token"] == "ghs_app_token_from_harness"

@@ -632,9 +632,25 @@ def download_artifact(use: Use) -> dict:
 
 
 def app_token(use: Use) -> dict:
-    if not use.inputs.get("app-id") or not use.inputs.get("private-key"):
-        raise StepFailed("create-github-app-token: app-id and private-key are required")
+    """create-github-app-token v3: `client-id` (`app-id` is deprecated) and `private-key`."""
+    if "app-id" in use.inputs:
+        raise StepFailed("create-github-app-token: app-id is deprecated, use client-id")
+    if not use.inputs.get("client-id") or not use.inputs.get("private-key"):
+        raise StepFailed("create-github-app-token: client-id and private-key are required")
+    permissions = {k: v for k, v in use.inputs.items() if k.startswith("permission-")}
+    use.record("app-token", {"permissions": permissions})
     return {"token": "ghs_app_token_from_harness"}
+
+
+def token_permissions(use: Use, token: str) -> dict[str, str]:
+    """What `token` may do: the job's permissions for GITHUB_TOKEN, the App's for its token."""
+    if token == use.job.runner.secrets["GITHUB_TOKEN"]:
+        return use.job.job.get("permissions", {})
+    if token == "ghs_app_token_from_harness":
+        log = json.loads((use.state / "actions.json").read_text())
+        granted = [entry["permissions"] for entry in log if entry["kind"] == "app-token"][-1]
+        return {k.removeprefix("permission-"): v for k, v in granted.items()}
+    return {"contents": "write", "pull-requests": "write", "issues": "write"}  # a PAT: its owner's
 
 
 def docker_login(use: Use) -> dict:
@@ -667,6 +683,13 @@ def create_pull_request(use: Use) -> dict:
 
     if not use.inputs.get("token"):
         raise StepFailed("create-pull-request: no token")
+    granted = token_permissions(use, use.inputs["token"])
+    needed = {"contents": "write", "pull-requests": "write"}
+    if use.inputs.get("labels", "").strip():
+        needed["issues"] = "write"  # POST /repos/{owner}/{repo}/issues/{number}/labels
+    missing = {k: v for k, v in needed.items() if granted.get(k) != v}
+    if missing:
+        raise StepFailed(f"Resource not accessible by integration: the token lacks {missing}")
     workspace, branch = use.job.workspace, use.inputs["branch"]
     paths = [p.strip() for p in use.inputs.get("add-paths", ".").splitlines() if p.strip()]
     base = git(workspace, "rev-parse", "HEAD")

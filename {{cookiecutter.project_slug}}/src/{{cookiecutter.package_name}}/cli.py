@@ -109,6 +109,8 @@ def _drift(args: argparse.Namespace) -> int:
     result = check_drift(params, reference, current, args.out, model=args.model)
     print((args.out / SUMMARY_FILE).read_text(encoding="utf-8"), end="")
     write_github_output("drift", "true" if result["drift"] else "false")
+    # retraining needs the outcomes: the drift workflow says so instead of failing without them
+    write_github_output("labelled", "true" if result["current"]["labelled"] else "false")
     return 0  # drift is a finding, not a failure
 
 
