@@ -532,28 +532,100 @@ def test_invalid_data_in_a_pull_request_is_reported_and_fails_the_check(remote, 
 @pytest.mark.skipif(not cli_has("bento", "card"), reason="bento/card are not in the CLI yet")
 def test_a_push_to_main_builds_smoke_tests_pushes_and_releases(remote, tmp_path):
     state, sha = tmp_path / "state", git(remote, "rev-parse", "main")
+    renamed = "Octo-Org/Demand-Forecast"  # the repository's name now, not the one baked in
     runner = Runner(
         remote / ".github/workflows/release.yml",
         repo=remote,
         event_name="push",
-        event=push_event(before="0" * 40, after=sha, repository=REPOSITORY),
+        event=push_event(before="0" * 40, after=sha, repository=renamed),
         sha=sha,
         state=state,
         run_id=500,
-        repository=REPOSITORY,
+        repository=renamed,
     )
     jobs = runner.run()
     assert {name: job.status for name, job in jobs.items()} == dict.fromkeys(jobs, "success")
     docker = json.loads((state / "docker.json").read_text())
-    image = f"ghcr.io/your-github-user/demand-forecast:{sha}"
+    image = f"ghcr.io/octo-org/demand-forecast:{sha}"
     assert docker["pushed"] == [image, image.replace(sha, "latest")]
     commands = [call[0] for call in docker["calls"]]
     assert commands.index("run") < commands.index("save") < commands.index("push")
     response = json.loads((jobs["build"].workspace / "smoke-response.json").read_text())
     assert response
     release = github_record(state)["releases"]
-    assert [r["tag"] for r in release] == [f"model-{sha[:12]}"]
+    assert [(r["tag"], r["latest"]) for r in release] == [(f"model-{sha[:12]}", "true")]
     assert release[0]["notes-file"].strip()
+
+    # main moves on; then the old run's push and release jobs are re-run (same run id, the
+    # build job's outputs kept, as GitHub re-runs failed jobs): the release is updated, not
+    # refused, and :latest is not moved back to the older model.
+    commit_change(remote, "main", "README.md", "Every change", "Each change")
+    rerun = Runner(
+        remote / ".github/workflows/release.yml",
+        repo=remote,
+        event_name="push",
+        event=push_event(before="0" * 40, after=sha, repository=renamed),
+        sha=sha,
+        state=state,
+        run_id=500,
+        repository=renamed,
+    )
+    rerun.job_outputs = runner.job_outputs
+    assert rerun.run_job("push").status == rerun.run_job("release").status == "success"
+    docker = json.loads((state / "docker.json").read_text())
+    assert docker["pushed"] == [image, image.replace(sha, "latest"), image]
+    [release] = github_record(state)["releases"]
+    assert release["edits"] == 1
+
+
+def test_a_release_is_made_from_main_only(remote, tmp_path):
+    from workflow_harness import dispatch_event
+
+    sha = git(remote, "rev-parse", "main")
+    jobs = Runner(
+        remote / ".github/workflows/release.yml",
+        repo=remote,
+        event_name="workflow_dispatch",
+        event=dispatch_event(inputs={}, repository=REPOSITORY) | {"ref": "refs/heads/experiment"},
+        sha=sha,
+        state=tmp_path / "state",
+        run_id=550,
+        ref="refs/heads/experiment",
+        repository=REPOSITORY,
+    ).run()
+    assert {name: job.status for name, job in jobs.items()} == dict.fromkeys(jobs, "skipped")
+
+
+def test_the_release_is_guarded_and_ignores_incoming_data(baked):
+    release = yaml.safe_load((baked / ".github/workflows/release.yml").read_text())
+    assert release[True]["push"]["paths-ignore"] == ["data/incoming/**"]
+    for name, job in release["jobs"].items():
+        assert job["if"] == "github.ref == 'refs/heads/main'", name
+    assert release["jobs"]["push"]["environment"] == release["jobs"]["release"]["environment"]
+    assert release["jobs"]["push"]["environment"] == "production"
+    assert "buildx" not in (baked / ".github/workflows/release.yml").read_text()
+
+
+def test_another_registry_logs_in_with_the_registry_secrets(tmp_path):
+    project = Path(
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            output_dir=str(tmp_path),
+            extra_context={"container_registry": "registry.example.com:5000"},
+        )
+    )
+    text = (project / ".github/workflows/release.yml").read_text()
+    jobs = yaml.safe_load(text)["jobs"]
+    [login] = [s for s in jobs["push"]["steps"] if "login-action" in s.get("uses", "")]
+    assert login["with"] == {
+        "registry": "registry.example.com:5000",
+        "username": "${{ secrets.REGISTRY_USERNAME }}",
+        "password": "${{ secrets.REGISTRY_PASSWORD }}",
+    }
+    assert 'echo "image=registry.example.com:5000/${GITHUB_REPOSITORY,,}"' in text
+    done = tool(str(BIN / "actionlint"), ".github/workflows/release.yml", cwd=project)
+    assert done.returncode == 0, done.stdout
 
 
 def drift_run(remote: Path, state: Path, run_id: int, current: str):

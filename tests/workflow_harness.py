@@ -287,6 +287,7 @@ class Runner:
         self.secrets = {"GITHUB_TOKEN": "ghs_harness", **(secrets or {})}
         self.variables = variables or {}
         self.bin = state / "bin"
+        self.job_outputs: dict[str, dict[str, str]] = {}  # the `needs` context of later jobs
         install_command_stand_ins(self.bin, state)
         self.event_path = state / f"event-{run_id}.json"
         self.event_path.write_text(json.dumps(event))
@@ -295,8 +296,7 @@ class Runner:
         """Run every job in file order; a job whose `needs` did not succeed is skipped."""
         results: dict[str, JobRun] = {}
         for job_id, job in self.workflow["jobs"].items():
-            needs = job.get("needs", [])
-            needs = [needs] if isinstance(needs, str) else needs
+            needs = as_list(job.get("needs", []))
             if any(results[need].status != "success" for need in needs):
                 results[job_id] = JobRun(job_id, "skipped", [], "", self.state)
                 continue
@@ -312,6 +312,7 @@ class Runner:
         if "if" in job and not truthy(context.condition(job["if"])):
             return JobRun(job_id, "skipped", [], "", workspace)
         result = context.run_steps()
+        self.job_outputs[job_id] = context.evaluate_mapping(job.get("outputs", {}), context.env)
         if check and result.status != "success":
             raise HarnessError(f"job {job_id} failed:\n{result.logs()}")
         return result
@@ -334,6 +335,7 @@ class Runner:
             "GITHUB_RUN_ID": str(self.run_id),
             "GITHUB_ACTOR": "harness",
             "HARNESS_STATE": str(self.state),
+            "HARNESS_REPO": str(self.repo),  # what the `gh` stand-in answers branch lookups from
             "HARNESS_PYTHON": sys.executable,
             "BENTOML_HOME": str(self.state / "bentoml"),
         }
@@ -380,6 +382,10 @@ class JobContext:
             "vars": runner.variables,
             "inputs": runner.event.get("inputs") or {},
             "runner": {"temp": str(self.temp), "os": "Linux"},
+            "needs": {
+                need: {"outputs": runner.job_outputs.get(need, {})}
+                for need in as_list(self.job.get("needs", []))
+            },
         }
 
     def functions(self) -> dict[str, Callable]:
@@ -512,6 +518,11 @@ class JobContext:
             f"{action} (stand-in) with {inputs}",
             {k: as_text(v) for k, v in outputs.items()},
         )
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    """`needs: build` and `needs: [build]` alike."""
+    return [value] if isinstance(value, str) else list(value)
 
 
 def parse_key_values(text: str) -> dict[str, str]:
@@ -664,11 +675,6 @@ def docker_login(use: Use) -> dict:
     return {}
 
 
-def recorded_no_op(use: Use) -> dict:
-    use.record("no-op", {"inputs": use.inputs})
-    return {}
-
-
 def local_action(use: Use) -> dict:
     """The project's composite setup: the shared environment is already installed."""
     path = use.job.workspace / use.action.removeprefix("$/").removeprefix("./") / "action.yml"
@@ -757,7 +763,6 @@ STAND_INS: dict[str, Callable[[Use], dict | None]] = {
     "actions/download-artifact": download_artifact,
     "actions/create-github-app-token": app_token,
     "peter-evans/create-pull-request": create_pull_request,
-    "docker/setup-buildx-action": recorded_no_op,
     "docker/login-action": docker_login,
 }
 
