@@ -474,6 +474,22 @@ def test_the_champion_is_main_as_github_merged_the_pull_request_not_a_stale_base
     )
 
 
+@pytest.mark.slow
+def test_a_step_that_crashes_still_gets_a_comment_saying_which(remote, tmp_path):
+    state, base = tmp_path / "state", git(remote, "rev-parse", "main")
+    head = commit_change(remote, "broken", "params.yaml", "name: gradient_boosting", "name: nope")
+    open_pull(state, 14, "octo-org", "broken", head, base)
+    event = pull_request_event(
+        number=14, base_sha=base, head_sha=head, head_ref="broken", repository=REPOSITORY
+    )
+    pr, _ = pr_then_comment(remote, state, event, run_id=160)
+    assert pr.status == "failure"
+    assert pr.step("train").outcome == "failure" and pr.step("compare").outcome == "skipped"
+    body = require_comment(state, 14, MARKER)["body"]
+    assert "## ❌ No model report: training failed" in body
+    assert f"https://github.com/{REPOSITORY}/actions/runs/160" in body
+
+
 BAD_PRICE = (",city_centre,bakery,2.5,", ",city_centre,bakery,-2.5,")
 
 
