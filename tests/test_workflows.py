@@ -145,6 +145,33 @@ def test_every_workflow_is_least_privilege_bounded_and_never_pull_request_target
                     assert step["with"]["persist-credentials"] is False, f"{path.name}:{name}"
 
 
+def test_only_pull_request_runs_cancel_each_other(baked):
+    for root in (baked, TEMPLATE):
+        for path in root.glob(".github/workflows/*.yml"):
+            concurrency = yaml.safe_load(path.read_text())["concurrency"]
+            cancel = concurrency["cancel-in-progress"]
+            events = yaml.safe_load(path.read_text())[True]
+            if cancel is False:
+                continue
+            assert events == {"pull_request": {"branches": ["main"]}} or cancel == (
+                "${{ github.event_name == 'pull_request' }}"
+            ), f"{path}: cancels runs of {list(events)}"
+            if len(events) > 1:
+                assert "github.event_name" in concurrency["group"], path
+
+
+def test_codeowners_says_an_organisation_must_be_replaced_by_a_team(baked):
+    owners = (baked / ".github/CODEOWNERS").read_text()
+    assert "@org/team" in owners and "never an organisation" in owners
+    assert "### Code owners" in (baked / "README.md").read_text()
+
+
+def test_ci_lints_with_the_exact_ruff_the_project_pins(baked):
+    text = (baked / "pyproject.toml").read_text()
+    [pin] = [line for line in text.splitlines() if line.startswith("dev = ")]
+    assert re.search(r'"ruff==\d+\.\d+\.\d+"', pin), pin  # ruff's format changes between versions
+
+
 def job_permissions(project: Path, workflow: str) -> dict[str, dict]:
     jobs = yaml.safe_load((project / ".github/workflows" / workflow).read_text())["jobs"]
     return {name: job["permissions"] for name, job in jobs.items()}
