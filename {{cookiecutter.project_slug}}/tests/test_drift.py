@@ -104,7 +104,7 @@ def test_it_writes_evidentlys_report_and_a_markdown_summary(runs):
 def test_the_verdict_goes_to_github_output(runs):
     for name, verdict in (("shock", "true"), ("calm", "false")):
         output = runs[name].with_name(f"{name}.github_output")
-        assert output.read_text() == f"drift={verdict}\n"
+        assert output.read_text() == f"drift={verdict}\nlabelled=true\n"
 
 
 def test_a_model_that_decayed_is_reported(runs, params_file):
