@@ -118,7 +118,7 @@ def test_it_writes_evidentlys_report_and_a_markdown_summary(records, runs):
 def test_the_verdict_goes_to_github_output(runs):
     for name, verdict in (("shifted", "true"), ("calm", "false"), ("relabelled", "true")):
         output = runs[name].with_name(f"{name}.github_output")
-        assert output.read_text() == f"drift={verdict}\n"
+        assert output.read_text() == f"drift={verdict}\nlabelled=true\n"
 
 
 def test_a_model_whose_labels_no_longer_fit_has_decayed_and_that_alone_is_drift(runs):

@@ -68,3 +68,13 @@ def test_missing_or_malformed_files_are_clear_errors(tmp_path):
     broken.write_text("task: [regression\n")
     with pytest.raises(ProjectError, match="not valid YAML"):
         load_params(broken)
+
+
+def test_a_rule_across_keys_names_the_rule_not_the_whole_file(params_file):
+    edit_params(params_file, features__numeric=[*PARAMS.features.numeric, PARAMS.target])
+    with pytest.raises(ProjectError) as raised:
+        load_params(params_file)
+    message = str(raised.value)
+    assert "cannot be a feature" in message
+    assert "hyperparameters" not in message and "holdout_fraction" not in message
+    assert len(message.splitlines()) == 2

@@ -146,6 +146,8 @@ def _drift(args: argparse.Namespace) -> int:
     result = check_drift(params, reference, current, args.out, model=args.model)
     print((args.out / SUMMARY_FILE).read_text(encoding="utf-8"), end="")
     write_github_output("drift", "true" if result["drift"] else "false")
+    # retraining needs the outcomes: the drift workflow says so instead of failing without them
+    write_github_output("labelled", "true" if result["current"]["labelled"] else "false")
     return 0  # drift is a finding, not a failure
 
 
@@ -203,6 +205,22 @@ def _compare(args: argparse.Namespace) -> int:
     for failure in comparison.failures:
         print(f"  - {failure}")
     return 0 if comparison.passed else 1
+
+
+def _comment(args: argparse.Namespace) -> int:
+    from .comment import load_report, render_comment
+
+    text = render_comment(load_report(args.report), run_url=args.run_url)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote the comment ({len(text):,} characters) to {args.out}")
+    return 0
+
+
+def _run_url(text: str) -> str:
+    if not text.startswith("https://"):
+        raise argparse.ArgumentTypeError(f"expected an https:// URL, got {text!r}")
+    return text
 
 
 def _github_repo(text: str) -> str:
@@ -272,7 +290,7 @@ def _add_model_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_pull_request_commands(commands: argparse._SubParsersAction) -> None:
-    """What the pr workflow runs besides training: main's model, then the comparison."""
+    """What the pr workflows run besides training: main's model, the comparison, the comment."""
     champion = commands.add_parser("champion", help="train main's model from the base commit")
     champion.add_argument("--base", required=True, help="git revision of the base (e.g. main)")
     champion.add_argument("--out", type=Path, required=True, help="model directory to write")
@@ -289,6 +307,14 @@ def _add_pull_request_commands(commands: argparse._SubParsersAction) -> None:
     compare.add_argument("--artifacts", type=Path, help="directory for report.md and report.json")
     compare.add_argument("--lock", type=Path, default=Path("uv.lock"), help="lock file to cite")
     compare.set_defaults(handler=_compare)
+
+    comment = commands.add_parser(
+        "comment", help="the PR comment from report.json (untrusted data), size-bounded"
+    )
+    comment.add_argument("--report", type=Path, required=True, help="report.json from compare")
+    comment.add_argument("--out", type=Path, required=True, help="markdown file to write")
+    comment.add_argument("--run-url", type=_run_url, help="the pr run, linked when truncated")
+    comment.set_defaults(handler=_comment)
 
 
 def _add_release_commands(commands: argparse._SubParsersAction) -> None:
