@@ -25,6 +25,7 @@ DEFAULT_FILES = {
     "README.md",
     "params.yaml",
     "pyproject.toml",
+    "uv.lock",
     "data/train.csv",
     "data/incoming/README.md",
     ".pre-commit-config.yaml",
