@@ -132,7 +132,8 @@ def _champion(args: argparse.Namespace) -> int:
 
     status = build_champion(args.base, args.out, params=args.params)
     if status["status"] == "trained":
-        print(f"trained main's model from {status['commit'][:12]} into {args.out}")
+        where = " in main's locked environment" if status["environment"]["base_lock"] else ""
+        print(f"trained main's model from {status['commit'][:12]} into {args.out}{where}")
     else:
         print(f"no champion ({status['status']}): {status['reason']}")
     return 0
