@@ -26,6 +26,7 @@ DEFAULT_FILES = {
     "params.yaml",
     "schema.yaml",
     "pyproject.toml",
+    "uv.lock",
     "data/train.csv",
     "data/incoming/README.md",
     ".pre-commit-config.yaml",

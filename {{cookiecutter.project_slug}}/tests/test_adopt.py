@@ -145,16 +145,29 @@ def test_a_parquet_source_becomes_parquet_training_data(project, tmp_path):
     assert any("previous training data" in decision for decision in result.decisions)
 
 
-def test_a_new_task_drops_hyperparameters_tuned_for_the_old_one(project, tmp_path):
+def test_a_new_task_keeps_hyperparameters_its_estimator_accepts(project, tmp_path):
     source = tmp_path / "wine.csv"
     datasets.load_wine(as_frame=True).frame.to_csv(source, index=False)
-    old_task = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))["task"]
-    result = adopt(source, project, target="target", check=validate_and_read)
+    before = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))["model"]
+    adopt(source, project, target="target", check=validate_and_read)
     params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
     assert params["task"] == "classification"
-    if old_task == "regression":
-        assert "hyperparameters" not in params["model"]
-        assert any("The task changed" in decision for decision in result.decisions)
+    if before["name"] != "linear":  # the tree models take the same settings for both tasks
+        assert params["model"]["hyperparameters"] == before["hyperparameters"]
+
+
+def test_a_new_task_drops_hyperparameters_its_estimator_does_not_take(project, tmp_path):
+    params_path = project / "params.yaml"
+    params = yaml.safe_load(params_path.read_text(encoding="utf-8"))
+    params["task"] = "regression"
+    params["model"] = {"name": "linear", "hyperparameters": {"alpha": 2.0}}
+    params_path.write_text(yaml.safe_dump(params), encoding="utf-8")
+    source = tmp_path / "wine.csv"
+    datasets.load_wine(as_frame=True).frame.to_csv(source, index=False)
+    result = adopt(source, project, target="target", check=validate_and_read)
+    written = yaml.safe_load(params_path.read_text(encoding="utf-8"))
+    assert "hyperparameters" not in written["model"]
+    assert any("The task changed" in decision for decision in result.decisions)
 
 
 def test_a_rollback_removes_files_and_folders_that_did_not_exist(project, tmp_path):

@@ -1,5 +1,6 @@
 """The champion is main's model, rebuilt from the base commit of a real git repository."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -142,3 +143,66 @@ def test_outside_git_or_with_an_unknown_base_it_is_an_error(tmp_path, sample_fil
     assert "unknown git revision 'no-such-branch'" in capsys.readouterr().err
     assert main([*args, "--base=--output=pwned"]) == 1  # never passed to git as an option
     assert not (tmp_path / "out").exists()
+
+
+def add_lock(repo: Path) -> str:
+    """This project's pyproject.toml and uv.lock, as files of `repo`; return the lock's sha256."""
+    for name in ("pyproject.toml", "uv.lock"):
+        shutil.copy(PROJECT / name, repo / name)
+    return hashlib.sha256((repo / "uv.lock").read_bytes()).hexdigest()
+
+
+def test_with_the_same_lock_the_base_is_trained_in_this_environment(tmp_path, baseline_csv):
+    repo = new_repo(tmp_path / "repo")
+    add_project(repo, baseline_csv)
+    lock = add_lock(repo)
+    commit_all(repo, "base")
+
+    status = build_champion("main", tmp_path / "champion", params=repo / "params.yaml")
+
+    assert status["status"] == "trained"
+    run = json.loads((tmp_path / "champion" / "run.json").read_text())
+    assert run["environment"] == {"lock": "uv.lock", "lock_sha256": lock, "base_lock": False}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv installs the base's locked environment")
+def test_when_the_lock_changed_the_base_is_trained_in_its_own_locked_environment(
+    tmp_path, baseline_csv
+):
+    """A dependency bump is measured: main's model is trained with main's versions (needs PyPI
+    or uv's cache: the base's environment is installed from its lock)."""
+    repo = new_repo(tmp_path / "repo")
+    add_project(repo, baseline_csv)
+    ours = add_lock(repo)
+    uv = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    subprocess.run(
+        ["uv", "lock", "--upgrade-package", "joblib==1.4.2"],  # main still has an older joblib
+        cwd=repo, env=uv, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    theirs = hashlib.sha256((repo / "uv.lock").read_bytes()).hexdigest()
+    base = commit_all(repo, "main, locked with joblib 1.4.2")
+    git(repo, "checkout", "-q", "-b", "pr")
+    add_lock(repo)
+    commit_all(repo, "the pull request: a dependency bump")
+
+    out = tmp_path / "champion"
+    status = build_champion("main", out, params=repo / "params.yaml")
+
+    assert status["status"] == "trained", status["reason"]
+    run = json.loads((out / "run.json").read_text())
+    assert theirs != ours and run["git"]["commit"] == base
+    assert run["environment"] == {"lock": "uv.lock", "lock_sha256": theirs, "base_lock": True}
+    assert run["packages"]["joblib"] == "1.4.2"  # recorded by the base's own environment
+    assert worktrees(repo) == [f"worktree {repo.resolve()}"]
+
+    challenger = tmp_path / "challenger"
+    assert main(["train", "--out", str(challenger), "--params", str(repo / "params.yaml")]) == 0
+    comment = tmp_path / "comment.md"
+    args = ["--champion", str(out), "--challenger", str(challenger), "--out", str(comment)]
+    args += ["--data", str(repo / "data" / "train.csv"), "--lock", str(repo / "uv.lock")]
+    main(["compare", *args])
+    what_changed = comment.read_text().split("### What changed")[1].split("<details>")[0]
+    assert "**Dependencies changed: `uv.lock`** (main's model was rebuilt in an environment" in (
+        what_changed
+    )

@@ -195,6 +195,36 @@ def test_the_validation_report_and_the_lock_file_are_cited(tmp_path, champion, s
     assert "Lock file: none" not in comment
 
 
+def test_a_dependency_change_is_named_and_where_main_was_trained_said(
+    tmp_path, champion, sample_file
+):
+    import hashlib
+    import shutil
+
+    main = tmp_path / "main"
+    shutil.copytree(champion, main)
+    run = json.loads((main / "run.json").read_text())
+    (tmp_path / "uv.lock").write_text("version = 1  # this PR's lock\n")
+    ours = hashlib.sha256((tmp_path / "uv.lock").read_bytes()).hexdigest()
+    lock = ["--lock", str(tmp_path / "uv.lock")]
+
+    def comment_with(environment: dict) -> str:
+        (main / "run.json").write_text(json.dumps({**run, "environment": environment}))
+        return compare_cli(tmp_path, main, champion, sample_file, *lock)[1]
+
+    changed = comment_with({"lock": "uv.lock", "lock_sha256": "a" * 64, "base_lock": True})
+    what_changed = changed.split("### What changed")[1].split("<details>")[0]
+    assert "**Dependencies changed: `uv.lock`** (main's model was rebuilt in an environment " in (
+        what_changed
+    )
+    assert f"installed from main's `uv.lock` (sha256 `{'a' * 64}`)" in changed
+    same = comment_with({"lock": "uv.lock", "lock_sha256": ours, "base_lock": False})
+    assert "Same dependencies (`uv.lock`)." in same and "Dependencies changed" not in same
+    assert "Both models were trained in this job's environment." in same
+    unlocked = comment_with({"lock": "uv.lock", "lock_sha256": None, "base_lock": False})
+    assert "main has no `uv.lock`: its model was trained in this PR's environment" in unlocked
+
+
 def test_a_params_change_is_shown_key_by_key(tmp_path, champion, sample_file):
     other = PARAMS.seed + 1
     challenger = train_on(tmp_path / "pr", sample_file, seed=other)
