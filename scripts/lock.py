@@ -71,8 +71,7 @@ def lock(version: str, previous: Path, upgrade: bool, python: str | None) -> Non
         (project / "uv.lock").unlink()
         if previous is not None and previous.stat().st_size and not upgrade:
             (project / "uv.lock").write_text(untemplated(previous.read_text()))
-        # an interpreter already on this machine: uv would otherwise try to download one
-        uv = [uv_command(), "lock", "--python", python or shutil.which(f"python{version}") or version]
+        uv = [uv_command(), "lock", "--python", python or version]
         subprocess.run([*uv, *(["--upgrade"] if upgrade else [])], cwd=project, check=True)
         text = (project / "uv.lock").read_text()
     lock_path(version).write_text(templated(text))
