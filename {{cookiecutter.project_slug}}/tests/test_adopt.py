@@ -160,7 +160,7 @@ def test_a_new_task_drops_hyperparameters_its_estimator_does_not_take(project, t
     params_path = project / "params.yaml"
     params = yaml.safe_load(params_path.read_text(encoding="utf-8"))
     params["task"] = "regression"
-    params["model"] = {"name": "linear", "hyperparameters": {"alpha": 2.0}}
+    params["model"] = dict(name="linear", hyperparameters=dict(alpha=2.0))
     params_path.write_text(yaml.safe_dump(params), encoding="utf-8")
     source = tmp_path / "wine.csv"
     datasets.load_wine(as_frame=True).frame.to_csv(source, index=False)
