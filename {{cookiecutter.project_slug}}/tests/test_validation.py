@@ -108,7 +108,7 @@ def test_unreadable_files_are_a_clear_error(tmp_path):
         read_table(tmp_path / "nope.csv")
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    with pytest.raises(ProjectError, match="not a readable CSV"):
+    with pytest.raises(ProjectError, match="is empty"):
         read_table(empty)
     broken = tmp_path / "broken.parquet"
     broken.write_text("not parquet")
