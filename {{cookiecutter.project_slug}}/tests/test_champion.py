@@ -152,9 +152,9 @@ def add_lock(repo: Path) -> str:
     return hashlib.sha256((repo / "uv.lock").read_bytes()).hexdigest()
 
 
-def test_with_the_same_lock_the_base_is_trained_in_this_environment(tmp_path, baseline_csv):
+def test_with_the_same_lock_the_base_is_trained_in_this_environment(tmp_path, sample_file):
     repo = new_repo(tmp_path / "repo")
-    add_project(repo, baseline_csv)
+    add_project(repo, sample_file)
     lock = add_lock(repo)
     commit_all(repo, "base")
 
@@ -168,12 +168,12 @@ def test_with_the_same_lock_the_base_is_trained_in_this_environment(tmp_path, ba
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("uv") is None, reason="uv installs the base's locked environment")
 def test_when_the_lock_changed_the_base_is_trained_in_its_own_locked_environment(
-    tmp_path, baseline_csv
+    tmp_path, sample_file
 ):
     """A dependency bump is measured: main's model is trained with main's versions (needs PyPI
     or uv's cache: the base's environment is installed from its lock)."""
     repo = new_repo(tmp_path / "repo")
-    add_project(repo, baseline_csv)
+    add_project(repo, sample_file)
     ours = add_lock(repo)
     uv = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     subprocess.run(

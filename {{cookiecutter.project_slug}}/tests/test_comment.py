@@ -19,12 +19,12 @@ RUN = "https://github.com/octo-org/demand-forecast/actions/runs/7"
 
 
 @pytest.fixture(scope="module")
-def compared(tmp_path_factory, baseline_csv) -> tuple[str, dict]:
+def compared(tmp_path_factory, sample_file) -> tuple[str, dict]:
     """compare's own markdown and its report.json, for a PR against main's model."""
     tmp = tmp_path_factory.mktemp("compared")
-    champion = train_on(tmp / "main", baseline_csv)
-    challenger = train_on(tmp / "pr", baseline_csv, seed=7)
-    code, markdown, report = compare_cli(tmp, champion, challenger, baseline_csv)
+    champion = train_on(tmp / "main", sample_file)
+    challenger = train_on(tmp / "pr", sample_file, seed=7)
+    code, markdown, report = compare_cli(tmp, champion, challenger, sample_file)
     assert code == 0
     return markdown, report
 
@@ -44,9 +44,9 @@ def test_the_comment_from_report_json_is_the_comment_compare_wrote(tmp_path, com
     assert comment == markdown
 
 
-def test_the_first_report_without_main_renders_too(tmp_path, baseline_csv):
-    challenger = train_on(tmp_path / "pr", baseline_csv)
-    _, markdown, report = compare_cli(tmp_path, absent(tmp_path / "main"), challenger, baseline_csv)
+def test_the_first_report_without_main_renders_too(tmp_path, sample_file):
+    challenger = train_on(tmp_path / "pr", sample_file)
+    _, markdown, report = compare_cli(tmp_path, absent(tmp_path / "main"), challenger, sample_file)
     assert comment_cli(tmp_path, report)[1] == markdown
 
 

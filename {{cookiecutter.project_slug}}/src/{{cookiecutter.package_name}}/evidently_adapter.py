@@ -49,7 +49,12 @@ def run_drift(
     definition = DataDefinition(numerical_columns=numeric, categorical_columns=categorical)
 
     def dataset(frame: pd.DataFrame) -> Any:
-        return Dataset.from_pandas(frame[columns], data_definition=definition)
+        frame = frame[columns].copy()
+        # Evidently labels categories by text: integer codes, booleans and floats such as a
+        # 1.0/2.0 code become strings (a missing value stays missing)
+        for name in categorical:
+            frame[name] = frame[name].astype(str).where(frame[name].notna())
+        return Dataset.from_pandas(frame, data_definition=definition)
 
     preset = DataDriftPreset(
         columns=columns,
