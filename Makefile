@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= build/demo
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench verdicts venv clean
 
 venv: $(VENV)/.installed
 
@@ -23,6 +23,10 @@ test: venv
 
 bench: venv
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# How often the gate and the drift check are right (docs/verdicts.md); VERDICTS_SIZE=smoke is tiny.
+verdicts: venv
+	$(BIN)/python verdicts/run.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
