@@ -10,7 +10,18 @@ import yaml
 
 from {{ cookiecutter.package_name }}.bootstrap import interval, paired_differences, weighted_metrics
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.compare import Champion, Delta, gate_failures
+from {{ cookiecutter.package_name }}.compare import (
+    FAIL,
+    LOOK,
+    NOT_GATED,
+    PASS,
+    Champion,
+    Delta,
+    compare,
+    gate_failures,
+    gate_looks,
+    judge,
+)
 from {{ cookiecutter.package_name }}.errors import ProjectError
 from {{ cookiecutter.package_name }}.metrics import HIGHER_IS_BETTER, score
 from {{ cookiecutter.package_name }}.params import GateParams, load_params
@@ -92,6 +103,7 @@ def test_a_challenger_trained_on_a_shuffled_target_fails_the_gate(tmp_path, cham
     assert code == 1
     assert comment.splitlines()[2].startswith(f"## ❌ Worse: {PRIMARY} ")
     assert "**Gate failed:**" in comment and f"- {PRIMARY} is significantly worse" in comment
+    assert report["state"] == "fail"
     assert "| metric | main | this PR | Δ | 95% CI of Δ | |" in comment
     assert "### Slices that moved most" in comment and "```mermaid\nxychart-beta" in comment
     assert "**The training data changed.**" in comment
@@ -110,7 +122,9 @@ def test_a_slice_that_regresses_alone_is_flagged(tmp_path, champion, baseline_cs
         flipped = village & (np.random.default_rng(0).uniform(size=len(frame)) < 0.5)
         frame.loc[flipped, TARGET] = 1 - frame.loc[flipped, TARGET]
     frame.to_csv(tmp_path / "village-corrupted.csv", index=False)
-    challenger = train_on(tmp_path / "pr", tmp_path / "village-corrupted.csv")
+    # the test data is small: gate slices of any size here
+    pr = tmp_path / "pr"
+    challenger = train_on(pr, tmp_path / "village-corrupted.csv", gate__min_slice_rows=0)
 
     code, comment, report = compare_cli(tmp_path, champion, challenger, baseline_csv)
 
@@ -126,13 +140,107 @@ def test_a_regressing_slice_fails_the_gate_even_when_the_whole_improves():
     gate = GateParams(**SHIPPED["gate"])
     assert not HIGHER_IS_BETTER[PRIMARY]  # wape or log_loss: the numbers below are errors
     overall = Delta(PRIMARY, main=0.20, pr=0.18, low=-0.03, high=-0.01)
-    village = Delta(PRIMARY, 0.30, 0.35, 0.02, 0.08, label="store=village", rows=50, reference=0.2)
+    village = Delta(PRIMARY, 0.30, 0.35, 0.03, 0.08, label="store=village", rows=500, reference=0.2)
     assert overall.direction == "better" and village.direction == "worse"
     failures = gate_failures(gate, Champion("trained", model=object()), {}, [overall], [village])
     assert failures == [
         f"{PRIMARY} on store=village is significantly worse: 0.3000 -> 0.3500 "
-        f"(by 25.0% of main's overall {PRIMARY}, 10% tolerated)"
+        f"(by 25.0% of main's overall {PRIMARY}, 10% tolerated; 95% interval 15.0% to 40.0%)"
     ]
+
+
+MAIN_MODEL = Champion("trained", model=object())
+
+
+def test_a_change_fails_only_when_its_whole_interval_is_past_the_tolerance():
+    gate = GateParams(**{**SHIPPED["gate"], "max_regression": 0.02})
+    past = Delta(PRIMARY, main=0.20, pr=0.21, low=0.005, high=0.015)  # 2.5% to 7.5% worse
+    assert judge(gate, past) == FAIL
+    assert gate_failures(gate, MAIN_MODEL, {}, [past], []) == [
+        f"{PRIMARY} is significantly worse: 0.2000 -> 0.2100 "
+        "(5.0% worse, 2% tolerated; 95% interval 2.5% to 7.5%)"
+    ]
+
+
+def test_an_estimate_past_the_tolerance_whose_interval_straddles_it_needs_a_look():
+    gate = GateParams(**{**SHIPPED["gate"], "max_regression": 0.02})
+    straddling = Delta(PRIMARY, main=0.20, pr=0.21, low=0.001, high=0.02)  # 0.5% to 10% worse
+    assert straddling.significant and judge(gate, straddling) == LOOK
+    assert gate_failures(gate, MAIN_MODEL, {}, [straddling], []) == []
+    assert gate_looks(gate, MAIN_MODEL, [straddling], []) == [
+        f"{PRIMARY} may be worse than tolerated: 0.2000 -> 0.2100 "
+        "(5.0% worse, 2% tolerated; 95% interval 0.5% to 10.0%)"
+    ]
+
+
+def test_an_estimate_within_the_tolerance_passes_however_wide_its_interval():
+    gate = GateParams(**{**SHIPPED["gate"], "max_regression": 0.02})
+    within = Delta(PRIMARY, main=0.20, pr=0.203, low=-0.01, high=0.02)  # 1.5% worse
+    assert judge(gate, within) == PASS
+    assert gate_failures(gate, MAIN_MODEL, {}, [within], []) == []
+    assert gate_looks(gate, MAIN_MODEL, [within], []) == []
+
+
+def test_a_slice_under_min_slice_rows_is_reported_but_not_gated():
+    gate = GateParams(**{**SHIPPED["gate"], "min_slice_rows": 100})
+    overall = Delta(PRIMARY, main=0.20, pr=0.20, low=-0.01, high=0.01)
+    tiny = Delta(PRIMARY, 0.30, 0.50, 0.10, 0.30, label="store=village", rows=99, reference=0.2)
+    assert judge(gate, tiny) == NOT_GATED
+    assert gate_failures(gate, MAIN_MODEL, {}, [overall], [tiny]) == []
+    assert judge(gate, Delta(**{**vars(tiny), "rows": 100})) == FAIL
+
+
+def partly_shuffled(data: Path, out: Path, share: float = 0.3) -> Path:
+    """The data with the target of `share` of its rows shuffled: a worse model, not a useless."""
+    frame = pd.read_csv(data)
+    rng = np.random.default_rng(0)
+    rows = rng.choice(len(frame), int(share * len(frame)), replace=False)
+    frame.loc[rows, TARGET] = rng.permutation(frame.loc[rows, TARGET].to_numpy())
+    frame.to_csv(out, index=False)
+    return out
+
+
+def test_slice_intervals_are_widened_for_the_number_of_slices_gated(
+    tmp_path, champion, baseline_csv
+):
+    # the test holdout has 72 rows per store and 48 per category: gate the four stores only
+    worse = partly_shuffled(baseline_csv, tmp_path / "worse.csv")
+    challenger = train_on(tmp_path / "pr", worse, gate__min_slice_rows=60)
+    result = compare(champion, challenger, baseline_csv)
+    by_label = {d.label: d for d in result.slice_deltas}
+    stores = [d for label, d in by_label.items() if label.startswith("store=")]
+    categories = [d for label, d in by_label.items() if label.startswith("category=")]
+    assert {d.confidence for d in stores} == {1 - 0.05 / 4}
+    assert {d.verdict for d in categories} == {NOT_GATED}
+    assert {d.confidence for d in categories} == {0.95}
+    assert result.primary.confidence == 0.95
+    _, comment, _ = compare_cli(tmp_path, champion, challenger, baseline_csv)
+    assert "Slice intervals are 98.8%, so that together they are 95%." in comment
+    assert "| category=bakery (48 rows, not gated) |" in comment
+
+
+def test_needs_a_look_keeps_the_check_green_and_says_so(tmp_path, champion, baseline_csv):
+    worse = partly_shuffled(baseline_csv, tmp_path / "worse.csv")
+    first = compare(champion, train_on(tmp_path / "probe", worse), baseline_csv)
+    least, _ = first.primary.worse_by_range
+    assert 0 < least < first.primary.worse_by
+    # the same model, with a tolerance between the interval's better end and the estimate
+    tolerance = (least + first.primary.worse_by) / 2
+    challenger = train_on(
+        tmp_path / "pr",
+        worse,
+        gate__max_regression=tolerance,
+        gate__max_slice_regression=100.0,
+    )
+
+    code, comment, report = compare_cli(tmp_path, champion, challenger, baseline_csv)
+
+    assert code == 0
+    assert comment.splitlines()[2].startswith(f"## 🔍 Worse, needs a look: {PRIMARY} ")
+    assert "**Gate passed, but needs a look** (the check stays green):" in comment
+    assert f"- 🔍 {PRIMARY} may be worse than tolerated" in comment
+    assert report["passed"] is True and report["state"] == "needs a look"
+    assert report["failures"] == [] and len(report["needs_a_look"]) == 1
 
 
 def test_the_first_pull_request_is_gated_on_absolute_bounds(tmp_path, baseline_csv):

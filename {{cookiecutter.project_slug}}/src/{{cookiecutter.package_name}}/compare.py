@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +12,18 @@ import pandas as pd
 from pydantic import ValidationError
 
 from .artifacts import TrainedModel, load_model
-from .bootstrap import RESAMPLES, interval, paired_differences
+from .bootstrap import CONFIDENCE, RESAMPLES, group_codes, interval, paired_differences
 from .champion import STATUS_FILE
 from .dataset import load_records, sha256_of, split_by_time
 from .errors import ProjectError
 from .metrics import HIGHER_IS_BETTER, score, score_slices
 from .params import GateParams, Params
+
+# A verdict on one Delta. "needs a look" is neutral: the estimate is past the tolerance but the
+# interval straddles it, so the check stays green and the comment asks a person to judge.
+FAIL, LOOK, PASS, NOT_GATED = "fail", "needs a look", "pass", "not gated"
+# Rows drawn together by the bootstrap: one day's rows share its weather and prices.
+GROUP_COLUMN = "date"
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class Delta:
     # What "x% worse" is a share of: main's value here, or for a slice main's overall value, so
     # that a slice whose error is near zero does not turn a tiny change into a huge percentage.
     reference: float | None = None
+    confidence: float = CONFIDENCE  # of [low, high]; slices' are wider (one per slice tested)
+    verdict: str = ""  # the gate's: fail, needs a look, pass or not gated ("" before judging)
 
     @property
     def delta(self) -> float:
@@ -63,6 +71,12 @@ class Delta:
         return worse / reference
 
     @property
+    def worse_by_range(self) -> tuple[float, float]:
+        """worse_by at the two ends of the interval, the least worse first."""
+        ends = sorted(replace(self, pr=self.main + end).worse_by for end in (self.low, self.high))
+        return ends[0], ends[1]
+
+    @property
     def direction(self) -> str:
         if not self.significant:
             return "no significant change"
@@ -80,7 +94,7 @@ class Holdout:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Everything the report shows; `failures` empty means the gate passed."""
+    """Everything the report shows; `failures` empty means the gate passed (exit code 0)."""
 
     gate: GateParams
     champion: Champion
@@ -93,10 +107,16 @@ class Comparison:
     failures: list[str]
     seed: int
     resamples: int
+    looks: list[str] = field(default_factory=list)  # needs a look: neutral, the check stays green
 
     @property
     def passed(self) -> bool:
         return not self.failures
+
+    @property
+    def state(self) -> str:
+        """fail, needs a look or pass: what the comment's headline says."""
+        return FAIL if self.failures else LOOK if self.looks else PASS
 
     @property
     def primary(self) -> Delta | None:
@@ -112,13 +132,18 @@ def compare(champion_dir: str | Path, challenger_dir: str | Path, data: str | Pa
     truth = holdout[params.target].to_numpy()
     predicted = challenger.predict(holdout)
     rng = np.random.default_rng(params.seed)
+    groups = group_codes(holdout[GROUP_COLUMN].to_numpy())
     deltas: list[Delta] = []
     slice_deltas: list[Delta] = []
     if champion.model is not None:
         before = champion.model.predict(holdout)
-        deltas = _deltas(params.task, truth, before, predicted, rng)
+        deltas = _deltas(params.task, truth, before, predicted, rng, groups)
+        deltas = [
+            judged(params.gate, d) if d.metric == params.gate.primary_metric else d for d in deltas
+        ]
         overall = next(d for d in deltas if d.metric == params.gate.primary_metric)
-        slice_deltas = _slice_deltas(params, holdout, before, predicted, rng, overall.main)
+        found = _slice_deltas(params, holdout, before, predicted, rng, overall.main, groups)
+        slice_deltas = [judged(params.gate, d) for d in found]
     metrics = score(params.task, truth, predicted)
     return Comparison(
         gate=params.gate,
@@ -132,6 +157,7 @@ def compare(champion_dir: str | Path, challenger_dir: str | Path, data: str | Pa
         failures=gate_failures(params.gate, champion, metrics, deltas, slice_deltas),
         seed=params.seed,
         resamples=RESAMPLES,
+        looks=gate_looks(params.gate, champion, deltas, slice_deltas),
     )
 
 
@@ -164,12 +190,25 @@ def _params_of(model: TrainedModel) -> Params:
 
 
 def _deltas(
-    task: str, truth: np.ndarray, before: np.ndarray, after: np.ndarray, rng: np.random.Generator
+    task: str,
+    truth: np.ndarray,
+    before: np.ndarray,
+    after: np.ndarray,
+    rng: np.random.Generator,
+    groups: np.ndarray,
+    confidence: float = CONFIDENCE,
 ) -> list[Delta]:
     main, pr = score(task, truth, before), score(task, truth, after)
-    differences = paired_differences(task, truth, before, after, rng)
+    differences = paired_differences(task, truth, before, after, rng, groups=groups)
     return [
-        Delta(name, main[name], pr[name], *interval(differences[name]), rows=len(truth))
+        Delta(
+            name,
+            main[name],
+            pr[name],
+            *interval(differences[name], confidence),
+            rows=len(truth),
+            confidence=confidence,
+        )
         for name in main
     ]
 
@@ -181,17 +220,30 @@ def _slice_deltas(
     after: np.ndarray,
     rng: np.random.Generator,
     reference: float,
+    groups: np.ndarray,
 ) -> list[Delta]:
-    """The primary metric for every slice value, the slices that moved most first."""
+    """The primary metric for every slice value, the slices that moved most first.
+
+    The slices big enough to be gated share the error rate of one 95% interval (Bonferroni):
+    with ten slices each interval is 99.5%, so that ten chances do not make ten false alarms.
+    """
     primary = params.gate.primary_metric
     truth = holdout[params.target].to_numpy()
+    parts = [
+        (f"{column}={value}", holdout.index.get_indexer(part.index))
+        for column in params.slices
+        for value, part in holdout.groupby(column, sort=True, observed=True)
+    ]
+    gated = sum(len(rows) >= params.gate.min_slice_rows for _, rows in parts)
+    corrected = 1 - (1 - CONFIDENCE) / max(gated, 1)
     found = []
-    for column in params.slices:
-        for value, part in holdout.groupby(column, sort=True, observed=True):
-            rows = holdout.index.get_indexer(part.index)
-            whole = _deltas(params.task, truth[rows], before[rows], after[rows], rng)
-            delta = next(d for d in whole if d.metric == primary)
-            found.append(replace(delta, label=f"{column}={value}", reference=reference))
+    for label, rows in parts:
+        confidence = corrected if len(rows) >= params.gate.min_slice_rows else CONFIDENCE
+        whole = _deltas(
+            params.task, truth[rows], before[rows], after[rows], rng, groups[rows], confidence
+        )
+        delta = next(d for d in whole if d.metric == primary)
+        found.append(replace(delta, label=label, reference=reference))
     return sorted(found, key=_movement, reverse=True)
 
 
@@ -209,32 +261,67 @@ def gate_failures(
     """Why the gate fails, one sentence each; relative to main when main has a model."""
     if champion.model is None:
         return _absolute_failures(gate, metrics)
-    failures = []
-    primary = next(d for d in deltas if d.metric == gate.primary_metric)
-    if is_flagged(primary, gate.max_regression):
-        failures.append(_regression(primary, gate.max_regression))
-    failures += [
-        _regression(d, gate.max_slice_regression)
-        for d in slice_deltas
-        if is_flagged(d, gate.max_slice_regression)
+    return [
+        _sentence(d, gate)
+        for d in _primary_and_slices(gate, deltas, slice_deltas)
+        if judge(gate, d) == FAIL
     ]
-    return failures
 
 
-def is_flagged(delta: Delta, tolerance: float) -> bool:
-    """Significantly worse by more than `tolerance` (relative): the gate fails on it."""
-    return delta.significant and delta.worse_by > tolerance
+def gate_looks(
+    gate: GateParams, champion: Champion, deltas: list[Delta], slice_deltas: list[Delta]
+) -> list[str]:
+    """What needs a person's look, one sentence each: neutral, never a failure."""
+    if champion.model is None:
+        return []
+    return [
+        _sentence(d, gate)
+        for d in _primary_and_slices(gate, deltas, slice_deltas)
+        if judge(gate, d) == LOOK
+    ]
 
 
-def _regression(delta: Delta, tolerance: float) -> str:
+def _primary_and_slices(gate: GateParams, deltas: list[Delta], slices: list[Delta]) -> list[Delta]:
+    return [next(d for d in deltas if d.metric == gate.primary_metric), *slices]
+
+
+def judge(gate: GateParams, delta: Delta) -> str:
+    """The gate's verdict on the overall primary metric (label "overall") or on one slice.
+
+    fail: even the interval's most favourable end is worse than the tolerance. needs a look:
+    the estimate is worse than the tolerance but the interval reaches back inside it. pass:
+    the estimate is within the tolerance. not gated: a slice smaller than gate.min_slice_rows.
+    """
     overall = delta.reference is None
+    if not overall and delta.rows < gate.min_slice_rows:
+        return NOT_GATED
+    tolerance = gate.max_regression if overall else gate.max_slice_regression
+    if not delta.worse_by > tolerance:  # NaN (an undefined metric) passes: nothing to judge
+        return PASS
+    return FAIL if delta.worse_by_range[0] > tolerance else LOOK
+
+
+def judged(gate: GateParams, delta: Delta) -> Delta:
+    return replace(delta, verdict=judge(gate, delta))
+
+
+def _sentence(delta: Delta, gate: GateParams) -> str:
+    overall = delta.reference is None
+    tolerance = gate.max_regression if overall else gate.max_slice_regression
     subject = delta.metric if overall else f"{delta.metric} on {delta.label}"
     share = "worse" if overall else f"of main's overall {delta.metric}"
+    how = "is significantly worse" if judge(gate, delta) == FAIL else "may be worse than tolerated"
+    least, most = delta.worse_by_range
     return (
-        f"{subject} is significantly worse: {delta.main:.4f} -> {delta.pr:.4f} "
+        f"{subject} {how}: {delta.main:.4f} -> {delta.pr:.4f} "
         f"({'' if overall else 'by '}{percent(delta.worse_by, 1)} {share}, "
-        f"{percent(tolerance)} tolerated)"
+        f"{percent(tolerance)} tolerated; {_confidence(delta)} interval "
+        f"{percent(least, 1)} to {percent(most, 1)})"
     )
+
+
+def _confidence(delta: Delta) -> str:
+    return percent(delta.confidence, 0 if round(delta.confidence, 2) == delta.confidence else 1)
 
 
 def percent(share: float, digits: int = 0) -> str:

@@ -51,6 +51,8 @@ class GateParams(Section):
     # relative to main's value: 0.02 lets the PR's model be up to 2% worse before the gate fails
     max_regression: float = Field(ge=0)
     max_slice_regression: float = Field(ge=0)
+    # a smaller slice is reported but not gated: its interval is too wide to say anything
+    min_slice_rows: int = Field(default=200, ge=0)
     # used alone when there is no champion to compare with (first PR, base that cannot train)
     absolute_max: dict[str, float]
     absolute_min: dict[str, float]
