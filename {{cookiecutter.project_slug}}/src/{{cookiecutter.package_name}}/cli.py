@@ -109,6 +109,7 @@ def _drift(args: argparse.Namespace) -> int:
     result = check_drift(params, reference, current, args.out, model=args.model)
     print((args.out / SUMMARY_FILE).read_text(encoding="utf-8"), end="")
     write_github_output("drift", "true" if result["drift"] else "false")
+    write_github_output("retrain", "true" if result["retrain"] else "false")
     return 0  # drift is a finding, not a failure
 
 
@@ -152,8 +153,9 @@ def _compare(args: argparse.Namespace) -> int:
     )
     comparison = compare(args.champion, args.challenger, args.data)
     write_report(comparison, context, args.out, artifacts=args.artifacts)
-    print(f"wrote {args.out}: gate {'passed' if comparison.passed else 'failed'}")
-    for failure in comparison.failures:
+    outcome = {"fail": "failed", "needs a look": "passed, needs a look", "pass": "passed"}
+    print(f"wrote {args.out}: gate {outcome[comparison.state]}")
+    for failure in [*comparison.failures, *comparison.looks]:
         print(f"  - {failure}")
     return 0 if comparison.passed else 1
 
