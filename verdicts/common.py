@@ -12,7 +12,8 @@ from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 PACKAGE = "demand_forecast"
-RESULTS = Path(__file__).with_name("results")
+# VERDICTS_RESULTS moves the output elsewhere (the template's test writes to a temporary folder)
+RESULTS = Path(os.environ.get("VERDICTS_RESULTS", Path(__file__).with_name("results")))
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def check(params, reference: Path, frame: pd.DataFrame, folder: Path, model_dir:
         "drift": result["drift"] if "retrain" not in result else result["data_drift"],
         # before issue 12 the workflow opened a retraining PR whenever drift was true
         "retrain": bool(result.get("retrain", result["drift"])),
-        "reasons": result.get("retrain_reasons", result["reasons"]),
+        "reasons": result.get("retrain_reason", result["reasons"]),
         "measured_decay": decay,
         "scores": {name: column["score"] for name, column in result["columns"].items()},
     }
