@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-
 from common import package
 from shifts import KINDS, TRANSFORMS, fuel_shock
 

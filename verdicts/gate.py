@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-
 from common import package
 
 # name -> (hyper-parameter changes, numeric features dropped, inflation of one store's sales in

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
 from common import package
 
 HEAT_WAVE_DEGREES = 8.0
