@@ -145,31 +145,37 @@ def test_a_regressing_slice_fails_the_gate_even_when_the_whole_improves():
     failures = gate_failures(gate, Champion("trained", model=object()), {}, [overall], [village])
     assert failures == [
         f"{PRIMARY} on store=village is significantly worse: 0.3000 -> 0.3500 "
-        f"(by 25.0% of main's overall {PRIMARY}, 10% tolerated; 95% interval 15.0% to 40.0%)"
+        f"(by 25.0% of main's overall {PRIMARY}, 10% tolerated; 97.5% sure of at least 15.0%)"
     ]
 
 
 MAIN_MODEL = Champion("trained", model=object())
 
 
-def test_a_change_fails_only_when_its_whole_interval_is_past_the_tolerance():
+def sure(low: float, high: float, confidence: float = 0.67) -> dict:
+    """The gate's interval of a Delta: with `confidence` the PR is no better than its low end."""
+    return {"gate_low": low, "gate_high": high, "gate_confidence": confidence}
+
+
+def test_a_change_fails_only_when_the_gate_is_sure_it_is_past_the_tolerance():
     gate = GateParams(**{**SHIPPED["gate"], "max_regression": 0.02})
-    past = Delta(PRIMARY, main=0.20, pr=0.21, low=0.005, high=0.015)  # 2.5% to 7.5% worse
+    # 95% interval 0% to 10% worse; the gate's (67% sure) 2.5% to 7.5%
+    past = Delta(PRIMARY, main=0.20, pr=0.21, low=0.0, high=0.02, **sure(0.005, 0.015))
     assert judge(gate, past) == FAIL
     assert gate_failures(gate, MAIN_MODEL, {}, [past], []) == [
         f"{PRIMARY} is significantly worse: 0.2000 -> 0.2100 "
-        "(5.0% worse, 2% tolerated; 95% interval 2.5% to 7.5%)"
+        "(5.0% worse, 2% tolerated; 67% sure of at least 2.5%)"
     ]
 
 
 def test_an_estimate_past_the_tolerance_whose_interval_straddles_it_needs_a_look():
     gate = GateParams(**{**SHIPPED["gate"], "max_regression": 0.02})
-    straddling = Delta(PRIMARY, main=0.20, pr=0.21, low=0.001, high=0.02)  # 0.5% to 10% worse
+    straddling = Delta(PRIMARY, 0.20, 0.21, low=0.001, high=0.02, **sure(0.003, 0.017))
     assert straddling.significant and judge(gate, straddling) == LOOK
     assert gate_failures(gate, MAIN_MODEL, {}, [straddling], []) == []
     assert gate_looks(gate, MAIN_MODEL, [straddling], []) == [
         f"{PRIMARY} may be worse than tolerated: 0.2000 -> 0.2100 "
-        "(5.0% worse, 2% tolerated; 95% interval 0.5% to 10.0%)"
+        "(5.0% worse, 2% tolerated; 67% sure of at least 1.5%)"
     ]
 
 
@@ -210,12 +216,15 @@ def test_slice_intervals_are_widened_for_the_number_of_slices_gated(
     by_label = {d.label: d for d in result.slice_deltas}
     stores = [d for label, d in by_label.items() if label.startswith("store=")]
     categories = [d for label, d in by_label.items() if label.startswith("category=")]
-    assert {d.confidence for d in stores} == {1 - 0.05 / 4}
+    confidence = load_params(tmp_path / "pr" / "params.yaml").gate.confidence
+    assert {d.gate_confidence for d in stores} == {1 - (1 - confidence) / 4}
     assert {d.verdict for d in categories} == {NOT_GATED}
-    assert {d.confidence for d in categories} == {0.95}
-    assert result.primary.confidence == 0.95
+    assert {d.gate_confidence for d in categories} == {confidence}
+    assert result.primary.gate_confidence == confidence
+    for d in stores:  # surer than the overall gate: a wider interval than the 67% one
+        assert d.gate_low <= d.gate_high and d.low <= d.high
     _, comment, _ = compare_cli(tmp_path, champion, challenger, baseline_csv)
-    assert "Slice intervals are 98.8%, so that together they are 95%." in comment
+    assert "The gate judges each of the 4 slices tested at 91.8% confidence, so that " in comment
     assert "| category=bakery (48 rows, not gated) |" in comment
 
 

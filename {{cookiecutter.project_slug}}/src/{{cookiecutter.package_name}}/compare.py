@@ -50,7 +50,11 @@ class Delta:
     # What "x% worse" is a share of: main's value here, or for a slice main's overall value, so
     # that a slice whose error is near zero does not turn a tiny change into a huge percentage.
     reference: float | None = None
-    confidence: float = CONFIDENCE  # of [low, high]; slices' are wider (one per slice tested)
+    # The gate's interval: with `gate_confidence` (one-sided) this PR is no better than its
+    # better end. Slices' are wider (one share of the error per slice tested). Unset: [low, high].
+    gate_low: float | None = None
+    gate_high: float | None = None
+    gate_confidence: float = 1 - (1 - CONFIDENCE) / 2
     verdict: str = ""  # the gate's: fail, needs a look, pass or not gated ("" before judging)
 
     @property
@@ -72,9 +76,10 @@ class Delta:
 
     @property
     def worse_by_range(self) -> tuple[float, float]:
-        """worse_by at the two ends of the interval, the least worse first."""
-        ends = sorted(replace(self, pr=self.main + end).worse_by for end in (self.low, self.high))
-        return ends[0], ends[1]
+        """worse_by at the two ends of the gate's interval, the least worse first."""
+        ends = (self.low, self.high) if self.gate_low is None else (self.gate_low, self.gate_high)
+        least, most = sorted(replace(self, pr=self.main + end).worse_by for end in ends)
+        return least, most
 
     @property
     def direction(self) -> str:
@@ -137,7 +142,7 @@ def compare(champion_dir: str | Path, challenger_dir: str | Path, data: str | Pa
     slice_deltas: list[Delta] = []
     if champion.model is not None:
         before = champion.model.predict(holdout)
-        deltas = _deltas(params.task, truth, before, predicted, rng, groups)
+        deltas = _deltas(params.task, truth, before, predicted, rng, groups, params.gate.confidence)
         deltas = [
             judged(params.gate, d) if d.metric == params.gate.primary_metric else d for d in deltas
         ]
@@ -196,21 +201,29 @@ def _deltas(
     after: np.ndarray,
     rng: np.random.Generator,
     groups: np.ndarray,
-    confidence: float = CONFIDENCE,
+    gate_confidence: float,
 ) -> list[Delta]:
+    """Each metric's Delta: its 95% interval, and the gate's (one-sided `gate_confidence`)."""
     main, pr = score(task, truth, before), score(task, truth, after)
     differences = paired_differences(task, truth, before, after, rng, groups=groups)
-    return [
-        Delta(
-            name,
-            main[name],
-            pr[name],
-            *interval(differences[name], confidence),
-            rows=len(truth),
-            confidence=confidence,
+    deltas = []
+    for name in main:
+        gate_low, gate_high = interval(differences[name], 2 * gate_confidence - 1)
+        low, high = interval(differences[name])
+        deltas.append(
+            Delta(
+                name,
+                main[name],
+                pr[name],
+                low,
+                high,
+                rows=len(truth),
+                gate_low=gate_low,
+                gate_high=gate_high,
+                gate_confidence=gate_confidence,
+            )
         )
-        for name in main
-    ]
+    return deltas
 
 
 def _slice_deltas(
@@ -224,8 +237,9 @@ def _slice_deltas(
 ) -> list[Delta]:
     """The primary metric for every slice value, the slices that moved most first.
 
-    The slices big enough to be gated share the error rate of one 95% interval (Bonferroni):
-    with ten slices each interval is 99.5%, so that ten chances do not make ten false alarms.
+    The slices big enough to be gated share the gate's error rate (Bonferroni): with ten
+    slices each is judged at 1 - (1 - gate.confidence) / 10, so that ten chances do not make
+    ten false alarms.
     """
     primary = params.gate.primary_metric
     truth = holdout[params.target].to_numpy()
@@ -235,10 +249,12 @@ def _slice_deltas(
         for value, part in holdout.groupby(column, sort=True, observed=True)
     ]
     gated = sum(len(rows) >= params.gate.min_slice_rows for _, rows in parts)
-    corrected = 1 - (1 - CONFIDENCE) / max(gated, 1)
+    corrected = 1 - (1 - params.gate.confidence) / max(gated, 1)
     found = []
     for label, rows in parts:
-        confidence = corrected if len(rows) >= params.gate.min_slice_rows else CONFIDENCE
+        confidence = (
+            corrected if len(rows) >= params.gate.min_slice_rows else params.gate.confidence
+        )
         whole = _deltas(
             params.task, truth[rows], before[rows], after[rows], rng, groups[rows], confidence
         )
@@ -288,9 +304,10 @@ def _primary_and_slices(gate: GateParams, deltas: list[Delta], slices: list[Delt
 def judge(gate: GateParams, delta: Delta) -> str:
     """The gate's verdict on the overall primary metric (label "overall") or on one slice.
 
-    fail: even the interval's most favourable end is worse than the tolerance. needs a look:
-    the estimate is worse than the tolerance but the interval reaches back inside it. pass:
-    the estimate is within the tolerance. not gated: a slice smaller than gate.min_slice_rows.
+    fail: even the gate interval's favourable end is worse than the tolerance (the bootstrap is
+    `gate_confidence` sure). needs a look: the estimate is worse than the tolerance but that end
+    is inside it. pass: the estimate is within the tolerance. not gated: a slice smaller than
+    gate.min_slice_rows.
     """
     overall = delta.reference is None
     if not overall and delta.rows < gate.min_slice_rows:
@@ -311,17 +328,18 @@ def _sentence(delta: Delta, gate: GateParams) -> str:
     subject = delta.metric if overall else f"{delta.metric} on {delta.label}"
     share = "worse" if overall else f"of main's overall {delta.metric}"
     how = "is significantly worse" if judge(gate, delta) == FAIL else "may be worse than tolerated"
-    least, most = delta.worse_by_range
+    least, _ = delta.worse_by_range
     return (
         f"{subject} {how}: {delta.main:.4f} -> {delta.pr:.4f} "
         f"({'' if overall else 'by '}{percent(delta.worse_by, 1)} {share}, "
-        f"{percent(tolerance)} tolerated; {_confidence(delta)} interval "
-        f"{percent(least, 1)} to {percent(most, 1)})"
+        f"{percent(tolerance)} tolerated; {_confidence(delta)} sure of at least "
+        f"{percent(least, 1)})"
     )
 
 
 def _confidence(delta: Delta) -> str:
-    return percent(delta.confidence, 0 if round(delta.confidence, 2) == delta.confidence else 1)
+    level = delta.gate_confidence
+    return percent(level, 0 if round(level, 2) == level else 1)
 
 
 def percent(share: float, digits: int = 0) -> str:

@@ -72,11 +72,12 @@ def _gate(c: Comparison) -> str:
             outcome = "**Gate passed, but needs a look** (the check stays green):"
         looks = "".join(f"\n- 🔍 {look}" for look in c.looks)
         rule = (
-            f"It fails when the whole interval of {c.gate.primary_metric} is worse than main's "
-            f"by more than {percent(c.gate.max_regression)}, or of a slice by more than "
-            f"{percent(c.gate.max_slice_regression)} of main's overall value (slice intervals "
-            f"are widened for the number of slices; slices under {c.gate.min_slice_rows} rows "
-            "are shown, not gated). When only the estimate is past the tolerance it needs a look."
+            f"It fails when the bootstrap is {percent(c.gate.confidence)} sure that "
+            f"{c.gate.primary_metric} is worse than main's by more than "
+            f"{percent(c.gate.max_regression)}, or a slice by more than "
+            f"{percent(c.gate.max_slice_regression)} of main's overall value (surer for each "
+            f"slice; slices under {c.gate.min_slice_rows} rows are shown, not gated). When only "
+            "the estimate is past the tolerance, it needs a look."
         )
         return f"{outcome} {rule}{failures}{looks}"
     bounds = [f"{n} ≤ {b}" for n, b in c.gate.absolute_max.items()]
@@ -172,10 +173,14 @@ def _slices(c: Comparison) -> str:
     rows = [_delta_row(_slice(d), d, flags.get(d.verdict, "")) for d in shown]
     title = f"### Slices that moved most ({name}, {len(shown)} of {len(c.slice_deltas)})"
     lines = [title, "", *_delta_header("slice"), *rows]
-    confidence = next((d.confidence for d in c.slice_deltas if d.verdict != NOT_GATED), None)
-    if confidence is not None and confidence > 0.95:
-        widened = f"Slice intervals are {percent(confidence, 1)}, so that together they are 95%."
-        lines += ["", widened]
+    gated = [d for d in c.slice_deltas if d.verdict != NOT_GATED]
+    if gated:
+        each = percent(gated[0].gate_confidence, 1)
+        lines += [
+            "",
+            f"The gate judges each of the {len(gated)} slices tested at {each} confidence, so that "
+            f"together they are {percent(c.gate.confidence)} sure.",
+        ]
     if flagged and c.primary.direction != "worse":
         lines += ["", f"⚠ {len(flagged)} slice(s) regressed although {name} overall did not."]
     return "\n".join(lines)
@@ -329,7 +334,7 @@ def as_json(c: Comparison, context: Context) -> dict:
         "gate": c.gate.model_dump(mode="json"),
         "champion": {key: getattr(c.champion, key) for key in ("status", "reason", "commit")},
         "holdout": vars(c.holdout),
-        "bootstrap": {"resamples": c.resamples, "seed": c.seed, "confidence": 0.95},
+        "bootstrap": {"resamples": c.resamples, "seed": c.seed, "confidence": 0.95, "by": "day"},
         "metrics": [_delta_json(d) for d in c.deltas],
         "slices": [_delta_json(d) for d in c.slice_deltas],
         "this_pr": {"metrics": c.metrics, "slices": c.slice_metrics},
