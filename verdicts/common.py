@@ -30,7 +30,7 @@ class Size:
 
 
 SIZES = {
-    "full": Size("full", 20, 10, 10, 6, (1, 4, 7, 10), 2),
+    "full": Size("full", 20, 10, 6, 6, (1, 4, 7, 10), 2),
     "smoke": Size("smoke", 2, 2, 1, 1, (1,), 1),
 }
 

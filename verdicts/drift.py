@@ -22,6 +22,10 @@ from common import package
 from shifts import KINDS, TRANSFORMS, fuel_shock
 
 YEAR = 2025
+# The rule before issue 12, replayed on each run's scores: any column at or above its old
+# threshold, or (with labels) decay beyond the tolerance, opened a retraining PR.
+OLD_THRESHOLDS = {"fuel_price": 3.0, "temperature": 2.0}
+OLD_DEFAULT = 0.1
 TRUTH_SEED = 20_000
 TARGETS = ("units_sold", "high_demand")
 
@@ -78,13 +82,19 @@ def check(params, reference: Path, frame: pd.DataFrame, folder: Path, model_dir:
     try:
         result = drift.check_drift(params, reference, csv, folder / "out", model=model_dir)
     except errors.ProjectError as error:
-        return {"outcome": "refused", "retrain": False, "drift": None, "reason": str(error)[:300]}
+        refused = {"outcome": "refused", "retrain": False, "old_rule_retrain": False}
+        return refused | {"drift": None, "reason": str(error)[:300]}
     performance = result.get("performance") or {}
     decay = None
     if "metrics" in performance:
         decay = performance["metrics"][performance["metric"]]["worse_by"]
+    old = any(
+        score >= OLD_THRESHOLDS.get(name, OLD_DEFAULT)
+        for name, score in ((n, c["score"]) for n, c in result["columns"].items())
+    )
     return {
         "outcome": "checked",
+        "old_rule_retrain": old or bool(performance.get("decayed")),
         "drift": result["drift"] if "retrain" not in result else result["data_drift"],
         # before issue 12 the workflow opened a retraining PR whenever drift was true
         "retrain": bool(result.get("retrain", result["drift"])),
@@ -149,6 +159,11 @@ def summarise(records: list[dict], truths: dict, tolerance: float) -> dict:
             "ordinary_drift": rate([bool(r[mode]["drift"]) for r in ordinary]),
             "harmful_shift_retrain": rate([r[mode]["retrain"] for r in harmful]),
             "harmless_shift_retrain": rate([r[mode]["retrain"] for r in harmless]),
+            "old_rule": {
+                "ordinary_retrain": rate([r[mode]["old_rule_retrain"] for r in ordinary]),
+                "harmful_shift_retrain": rate([r[mode]["old_rule_retrain"] for r in harmful]),
+                "harmless_shift_retrain": rate([r[mode]["old_rule_retrain"] for r in harmless]),
+            },
             "per_kind": {
                 kind: {
                     "retrain": rate([r[mode]["retrain"] for r in records if r["kind"] == kind]),

@@ -2,11 +2,14 @@
 
 Bakes the default project, simulates PRs and periods whose true effect is known (gate.py,
 drift.py), and writes verdicts/results/{gate,drift}.json (every record) and summary.md (the
-rates against issue 12's targets). VERDICTS_SIZE=smoke runs a tiny configuration.
+rates against issue 12's targets). VERDICTS_SIZE=smoke runs a tiny configuration;
+VERDICTS_ONLY=gate (or drift) reruns one section and reuses the other's last results
+(summary: neither).
 """
 
 from __future__ import annotations
 
+import json
 import os
 
 os.environ.setdefault(
@@ -115,6 +118,13 @@ def summary_markdown(size, gate: dict, drift: dict, seconds: float) -> str:
         ("harmful shifts open one (labelled)", lab["harmful_shift_retrain"], 0.95, False),
         ("harmful shifts open one (unlabelled)", unl["harmful_shift_retrain"], 0.95, False),
     ]
+    old = [
+        ("ordinary months (labelled)", lab["old_rule"]["ordinary_retrain"]),
+        ("ordinary months (unlabelled)", unl["old_rule"]["ordinary_retrain"]),
+        ("harmful shifts (labelled)", lab["old_rule"]["harmful_shift_retrain"]),
+        ("harmful shifts (unlabelled)", unl["old_rule"]["harmful_shift_retrain"]),
+        ("harmless shifts (labelled)", lab["old_rule"]["harmless_shift_retrain"]),
+    ]
     lines = [
         f"# Verdicts ({size.name}: {gate['prs']} PRs, {drift['periods']} periods, {seconds:.0f} s)",
         "",
@@ -127,6 +137,14 @@ def summary_markdown(size, gate: dict, drift: dict, seconds: float) -> str:
             f"| {name} | {sign} {bound * 100:.0f}% | {percent(value)} | "
             f"{met(value, bound, at_most)} |"
         )
+    lines += [
+        "",
+        "Retraining PRs under the rule before issue 12 (any column past its old threshold, or "
+        "decay), replayed on the same scores: "
+        + "; ".join(f"{name} {percent(value)}" for name, value in old)
+        + f". Harmless shifts under the current rule (labelled): "
+        f"{percent(lab['harmless_shift_retrain'])}.",
+    ]
     lines += [
         "",
         f"Needs a look: truly worse {percent(o['truly_worse_needs_a_look'])}, truly within "
@@ -192,9 +210,16 @@ def main() -> int:
         work = Path(temporary)
         project = bake(work / "bake")
         use_project(project)
-        gate = run_gate(size, project, work)
+        only = os.environ.get("VERDICTS_ONLY")  # gate, drift, or summary (run neither)
+        if only in (None, "gate"):
+            gate = run_gate(size, project, work)
+        else:
+            gate = json.loads((RESULTS / "gate.json").read_text(encoding="utf-8"))["summary"]
         print(f"gate done in {time.perf_counter() - started:.0f} s", flush=True)
-        drift = run_drift(size, project, work)
+        if only in (None, "drift"):
+            drift = run_drift(size, project, work)
+        else:
+            drift = json.loads((RESULTS / "drift.json").read_text(encoding="utf-8"))["summary"]
     seconds = time.perf_counter() - started
     text = summary_markdown(size, gate, drift, seconds)
     (RESULTS / "summary.md").write_text(text, encoding="utf-8")
