@@ -207,6 +207,13 @@ def summarise(records: list[dict], tolerance: float, slice_tolerance: float) -> 
             ),
         }
     flagged = [s for s in slices if s["verdict"] == "fail"]
+    # PRs that break no tolerance at all: overall and every slice truly within it
+    harmless = [
+        r
+        for r in records
+        if r["overall"]["true_worse_by"] <= tolerance - 0.01
+        and max(s["true_worse_by"] for s in r["slices"].values()) < slice_tolerance
+    ]
     return {
         "prs": len(records),
         "overall": {
@@ -233,6 +240,10 @@ def summarise(records: list[dict], tolerance: float, slice_tolerance: float) -> 
                 [s["true_worse_by"] < slice_tolerance / 2 for s in flagged]
             ),
             "interval_coverage": rate([s["covers_truth"] for s in gated]),
+        },
+        "harmless_prs": {
+            "check_fails": rate([r["state"] == "fail" for r in harmless]),
+            "needs_a_look": rate([r["state"] == "needs a look" for r in harmless]),
         },
         "per_change": per_change,
     }
