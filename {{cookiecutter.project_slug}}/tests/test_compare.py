@@ -245,7 +245,8 @@ def test_needs_a_look_keeps_the_check_green_and_says_so(tmp_path, champion, base
     code, comment, report = compare_cli(tmp_path, champion, challenger, baseline_csv)
 
     assert code == 0
-    assert comment.splitlines()[2].startswith(f"## 🔍 Worse, needs a look: {PRIMARY} ")
+    headline = comment.splitlines()[2]
+    assert headline.startswith("## 🔍 ") and f", needs a look: {PRIMARY} " in headline
     assert "**Gate passed, but needs a look** (the check stays green):" in comment
     assert f"- 🔍 {PRIMARY} may be worse than tolerated" in comment
     assert report["passed"] is True and report["state"] == "needs a look"
