@@ -20,7 +20,7 @@ from .metrics import HIGHER_IS_BETTER, score, score_slices
 from .params import GateParams, Params
 
 # A verdict on one Delta. "needs a look" is neutral: the estimate is past the tolerance but the
-# interval straddles it, so the check stays green and the comment asks a person to judge.
+# gate's interval reaches back inside it, so the check stays green and a person judges.
 FAIL, LOOK, PASS, NOT_GATED = "fail", "needs a look", "pass", "not gated"
 # Rows drawn together by the bootstrap: one day's rows share its weather and prices.
 GROUP_COLUMN = "date"
