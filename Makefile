@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= build/demo
 
-.PHONY: demo test bench lock venv clean
+.PHONY: demo test bench lock verdicts venv clean
 
 venv: $(VENV)/.installed
 
@@ -27,6 +27,10 @@ bench: venv
 # the generated project's uv.lock, one per python_version (templates/); UPGRADE=1 for the newest
 lock: venv
 	$(BIN)/python scripts/lock.py $(if $(UPGRADE),--upgrade) $(LOCK_ARGS)
+
+# How often the gate and the drift check are right (docs/verdicts.md); VERDICTS_SIZE=smoke is tiny.
+verdicts: venv
+	$(BIN)/python verdicts/run.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

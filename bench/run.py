@@ -53,6 +53,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, one repeat")
     parser.add_argument("--only", help="comma-separated sections to run")
+    parser.add_argument("--rows", type=int, nargs="+", help="PR pipeline and drift sizes instead")
+    parser.add_argument("--repeats", type=int, help="PR pipeline repeats instead")
     args = parser.parse_args()
     sections = (
         set(args.only.split(","))
@@ -62,6 +64,9 @@ def main() -> int:
     pipeline_rows = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
     drift_rows = [100_000] if args.quick else [100_000, 1_000_000]
     repeats = 1 if args.quick else 3
+    if args.rows:
+        pipeline_rows = drift_rows = args.rows
+    repeats = args.repeats or repeats
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     project = bake(work)
     report: dict[str, object] = {

@@ -714,6 +714,7 @@ def test_drift_opens_one_retraining_pull_request_and_updates_it(remote, tmp_path
     current = add_incoming(remote, "fuel-shock", 0, "shock-1.csv")
     first = drift_run(remote, state, 600, current)
     assert first.step("drift").outputs["drift"] == "true"
+    assert first.step("drift").outputs["retrain"] == "true"
     assert first.step("cpr").outputs["pull-request-operation"] == "created"
     branch = git(remote, "rev-parse", "retrain/drift")
     second_current = add_incoming(remote, "fuel-shock", 1, "shock-2.csv")
@@ -757,8 +758,9 @@ def test_no_drift_means_no_pull_request_and_a_summary_that_says_so(remote, tmp_p
     current = add_incoming(remote, "baseline", 5, "recent.csv")
     run = drift_run(remote, state, 800, current)
     assert run.step("drift").outputs["drift"] == "false"
+    assert run.step("drift").outputs["retrain"] == "false"
     assert run.step("cpr").outcome == "skipped"
-    assert "No drift" in run.summary
+    assert "No retraining pull request" in run.summary
     assert github_record(state)["pulls"] == []
     assert git(remote, "branch", "--list", "retrain/*") == ""
 

@@ -9,18 +9,31 @@ import pytest
 
 from {{ cookiecutter.package_name }}.bootstrap import interval, paired_differences, weighted_metrics
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.compare import Champion, Delta, gate_failures
+from {{ cookiecutter.package_name }}.compare import (
+    FAIL,
+    LOOK,
+    NOT_GATED,
+    PASS,
+    Champion,
+    Delta,
+    compare,
+    gate_failures,
+    gate_looks,
+    judge,
+)
 from {{ cookiecutter.package_name }}.errors import ProjectError
 from {{ cookiecutter.package_name }}.metrics import HIGHER_IS_BETTER, metrics_for, score
 from {{ cookiecutter.package_name }}.params import GateParams, load_params
 from {{ cookiecutter.package_name }}.report import MARKER
-from {{ cookiecutter.package_name }}.tables import write_table
+from {{ cookiecutter.package_name }}.tables import read_table, write_table
 from {{ cookiecutter.package_name }}.train import train
 
 from conftest import PARAMS, edit_params, require, write_params
 
 PRIMARY, TARGET = PARAMS.gate.primary_metric, PARAMS.target
 SHIPPED_GATE = PARAMS.gate.model_dump()
+# an error metric of the project's task (lower is better): constructed cases below use errors
+ERROR = next(name for name in metrics_for(PARAMS.task) if not HIGHER_IS_BETTER[name])
 NO_BOUNDS = dict(gate__absolute_max={}, gate__absolute_min={})
 
 
@@ -88,6 +101,7 @@ def test_a_challenger_trained_on_a_shuffled_target_fails_the_gate(
     assert code == 1
     assert comment.splitlines()[2].startswith(f"## ❌ Worse: {PRIMARY} ")
     assert "**Gate failed:**" in comment and f"- {PRIMARY} is significantly worse" in comment
+    assert report["state"] == "fail"
     assert "| metric | main | this PR | Δ | 95% CI of Δ | |" in comment
     assert "**The training data changed.**" in comment
     primary = next(row for row in report["metrics"] if row["metric"] == PRIMARY)
@@ -106,7 +120,8 @@ def test_a_slice_that_regresses_alone_is_flagged(tmp_path, champion, sample_file
     # the PR's training data is wrong for one slice only
     records.loc[inside, TARGET] = corrupt(records.loc[inside, TARGET])
     corrupted = write_table(records, tmp_path / f"corrupted{sample_file.suffix}")
-    challenger = train_on(tmp_path / "pr", corrupted)
+    # the test data is small: gate slices of any size here
+    challenger = train_on(tmp_path / "pr", corrupted, gate__min_slice_rows=0)
 
     code, comment, report = compare_cli(tmp_path, champion, challenger, sample_file)
 
@@ -131,13 +146,120 @@ def test_a_regressing_slice_fails_the_gate_even_when_the_whole_improves():
     error = next(name for name in metrics_for(PARAMS.task) if not HIGHER_IS_BETTER[name])
     gate = GateParams(**{**SHIPPED_GATE, "primary_metric": error, "max_slice_regression": 0.1})
     overall = Delta(error, main=0.20, pr=0.18, low=-0.03, high=-0.01)
-    slice_ = Delta(error, 0.30, 0.35, 0.02, 0.08, label="part=small", rows=50, reference=0.2)
+    slice_ = Delta(error, 0.30, 0.35, 0.03, 0.08, label="part=small", rows=500, reference=0.2)
     assert overall.direction == "better" and slice_.direction == "worse"
     failures = gate_failures(gate, Champion("trained", model=object()), {}, [overall], [slice_])
     assert failures == [
         f"{error} on part=small is significantly worse: 0.3000 -> 0.3500 "
-        f"(by 25.0% of main's overall {error}, 10% tolerated)"
+        f"(by 25.0% of main's overall {error}, 10% tolerated; 97.5% sure of at least 15.0%)"
     ]
+
+
+MAIN_MODEL = Champion("trained", model=object())
+
+
+def sure(low: float, high: float, confidence: float = 0.67) -> dict:
+    """The gate's interval of a Delta: with `confidence` the PR is no better than its low end."""
+    return {"gate_low": low, "gate_high": high, "gate_confidence": confidence}
+
+
+def test_a_change_fails_only_when_the_gate_is_sure_it_is_past_the_tolerance():
+    gate = GateParams(**{**SHIPPED_GATE, "max_regression": 0.02})
+    # 95% interval 0% to 10% worse; the gate's (67% sure) 2.5% to 7.5%
+    past = Delta(ERROR, main=0.20, pr=0.21, low=0.0, high=0.02, **sure(0.005, 0.015))
+    assert judge(gate, past) == FAIL
+    assert gate_failures(gate, MAIN_MODEL, {}, [past], []) == [
+        f"{ERROR} is significantly worse: 0.2000 -> 0.2100 "
+        "(5.0% worse, 2% tolerated; 67% sure of at least 2.5%)"
+    ]
+
+
+def test_an_estimate_past_the_tolerance_whose_interval_straddles_it_needs_a_look():
+    gate = GateParams(**{**SHIPPED_GATE, "max_regression": 0.02})
+    straddling = Delta(ERROR, 0.20, 0.21, low=0.001, high=0.02, **sure(0.003, 0.017))
+    assert straddling.significant and judge(gate, straddling) == LOOK
+    assert gate_failures(gate, MAIN_MODEL, {}, [straddling], []) == []
+    assert gate_looks(gate, MAIN_MODEL, [straddling], []) == [
+        f"{ERROR} may be worse than tolerated: 0.2000 -> 0.2100 "
+        "(5.0% worse, 2% tolerated; 67% sure of at least 1.5%)"
+    ]
+
+
+def test_an_estimate_within_the_tolerance_passes_however_wide_its_interval():
+    gate = GateParams(**{**SHIPPED_GATE, "max_regression": 0.02})
+    within = Delta(ERROR, main=0.20, pr=0.203, low=-0.01, high=0.02)  # 1.5% worse
+    assert judge(gate, within) == PASS
+    assert gate_failures(gate, MAIN_MODEL, {}, [within], []) == []
+    assert gate_looks(gate, MAIN_MODEL, [within], []) == []
+
+
+def test_a_slice_under_min_slice_rows_is_reported_but_not_gated():
+    gate = GateParams(**{**SHIPPED_GATE, "min_slice_rows": 100})
+    overall = Delta(ERROR, main=0.20, pr=0.20, low=-0.01, high=0.01)
+    tiny = Delta(ERROR, 0.30, 0.50, 0.10, 0.30, label="part=small", rows=99, reference=0.2)
+    assert judge(gate, tiny) == NOT_GATED
+    assert gate_failures(gate, MAIN_MODEL, {}, [overall], [tiny]) == []
+    assert judge(gate, Delta(**{**vars(tiny), "rows": 100})) == FAIL
+
+
+def partly_shuffled(data: Path, out: Path, share: float = 0.3) -> Path:
+    """The data with the target of `share` of its rows shuffled: a worse model, not a useless."""
+    frame = read_table(data)
+    rng = np.random.default_rng(0)
+    rows = rng.choice(len(frame), int(share * len(frame)), replace=False)
+    frame.loc[rows, TARGET] = rng.permutation(frame.loc[rows, TARGET].to_numpy())
+    return write_table(frame, out)
+
+
+@pytest.mark.demo_only
+def test_slice_intervals_are_widened_for_the_number_of_slices_gated(
+    tmp_path, champion, baseline_csv
+):
+    # the test holdout has 72 rows per store and 48 per category: gate the four stores only
+    worse = partly_shuffled(baseline_csv, tmp_path / "worse.csv")
+    challenger = train_on(tmp_path / "pr", worse, gate__min_slice_rows=60)
+    result = compare(champion, challenger, baseline_csv)
+    by_label = {d.label: d for d in result.slice_deltas}
+    stores = [d for label, d in by_label.items() if label.startswith("store=")]
+    categories = [d for label, d in by_label.items() if label.startswith("category=")]
+    confidence = load_params(tmp_path / "pr" / "params.yaml").gate.confidence
+    assert {d.gate_confidence for d in stores} == {1 - (1 - confidence) / 4}
+    assert {d.verdict for d in categories} == {NOT_GATED}
+    assert {d.gate_confidence for d in categories} == {confidence}
+    assert result.primary.gate_confidence == confidence
+    for d in stores:  # surer than the overall gate: a wider interval than the 67% one
+        assert d.gate_low <= d.gate_high and d.low <= d.high
+    _, comment, _ = compare_cli(tmp_path, champion, challenger, baseline_csv)
+    assert "The gate judges each of the 4 slices tested at 91.8% confidence, so that " in comment
+    assert "| category=bakery (48 rows, not gated) |" in comment
+
+
+def test_needs_a_look_keeps_the_check_green_and_says_so(tmp_path, champion, baseline_csv):
+    worse = partly_shuffled(baseline_csv, tmp_path / "worse.csv")
+    first = compare(champion, train_on(tmp_path / "probe", worse), baseline_csv)
+    least, _ = first.primary.worse_by_range
+    assert 0 < least < first.primary.worse_by
+    # the same model, with a tolerance between the interval's better end and the estimate
+    tolerance = (least + first.primary.worse_by) / 2
+    challenger = train_on(
+        tmp_path / "pr",
+        worse,
+        gate__max_regression=tolerance,
+        gate__max_slice_regression=100.0,
+    )
+
+    code, comment, report = compare_cli(tmp_path, champion, challenger, baseline_csv)
+
+    assert code == 0
+    headline = comment.splitlines()[2]
+    assert headline.startswith("## 🔍 ") and f", needs a look: {ERROR} " in headline
+    assert "**Gate passed, but needs a look** (the check stays green):" in comment
+    assert f"- 🔍 {ERROR} may be worse than tolerated" in comment
+    assert report["passed"] is True and report["state"] == "needs a look"
+    assert report["failures"] == [] and len(report["needs_a_look"]) == 1
+
+
+def test_the_first_pull_request_is_gated_on_absolute_bounds(tmp_path, baseline_csv):
 
 
 def test_the_first_pull_request_is_gated_on_absolute_bounds(tmp_path, sample_file):

@@ -118,7 +118,7 @@ def test_it_writes_evidentlys_report_and_a_markdown_summary(records, runs):
 def test_the_verdict_goes_to_github_output(runs):
     for name, verdict in (("shifted", "true"), ("calm", "false"), ("relabelled", "true")):
         output = runs[name].with_name(f"{name}.github_output")
-        assert output.read_text() == f"drift={verdict}\nlabelled=true\n"
+        assert output.read_text() == f"drift={verdict}\nlabelled=true\nretrain={verdict}\n"
 
 
 def test_a_model_whose_labels_no_longer_fit_has_decayed_and_that_alone_is_drift(runs):
@@ -134,7 +134,10 @@ def test_a_model_whose_labels_no_longer_fit_has_decayed_and_that_alone_is_drift(
 
 
 def test_a_model_on_data_like_its_own_has_not_decayed(runs):
-    assert read_result(runs["calm"])["performance"]["decayed"] is False
+    calm = read_result(runs["calm"])
+    assert calm["performance"]["decayed"] is False
+    assert calm["retrain"] is False
+    assert "within the 50% tolerated: the model is fine" in calm["retrain_reason"]
 
 
 def test_a_corrupt_column_is_a_clear_error_and_writes_nothing(
@@ -161,6 +164,43 @@ def test_an_unreadable_current_location_is_a_clear_error(
     assert f"data not found: {tmp_path / 'absent.csv'}" in capsys.readouterr().err
 
 
+@pytest.mark.demo_only
+def test_with_labels_decay_decides_retraining_even_without_drift(
+    params_file, baseline_csv, shock_csv, trained_model_dir, tmp_path
+):
+    # thresholds so lax no column drifts: only the model's error can ask for retraining
+    edit_params(params_file, drift__share=1.0)
+    drift(params_file, baseline_csv, shock_csv, tmp_path / "out", "--model", str(trained_model_dir))
+    result = read_result(tmp_path / "out")
+    assert result["drift"] is False and result["data_drift"] is False
+    assert result["retrain"] is True
+    metric = result["performance"]["metric"]
+    assert result["reasons"] == [result["reasons"][0]]
+    assert result["reasons"][0].startswith(f"{metric} is ")
+    assert result["retrain_reason"].startswith(f"on labelled recent data {metric} is ")
+    assert "more than the 50% tolerated" in result["retrain_reason"]
+
+
+@pytest.mark.demo_only
+def test_with_labels_a_drift_the_model_copes_with_proposes_no_retraining(
+    params_file, baseline_csv, shock_csv, trained_model_dir, tmp_path
+):
+    # the shock drifts, but with this tolerance the model's error counts as fine
+    edit_params(params_file, drift__decay_tolerance=100.0)
+    output = tmp_path / "github_output"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GITHUB_OUTPUT", str(output))
+        model = ("--model", str(trained_model_dir))
+        drift(params_file, baseline_csv, shock_csv, tmp_path / "out", *model)
+    result = read_result(tmp_path / "out")
+    assert result["drift"] is True and result["drifted_columns"] == ["fuel_price"]
+    assert result["retrain"] is False
+    assert result["retrain_reason"].endswith("the model is fine despite the drift")
+    assert output.read_text() == "drift=true\nlabelled=true\nretrain=false\n"
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert summary.splitlines()[2].startswith("**Retraining: no**: on labelled recent data ")
+
+
 def test_unlabelled_current_data_is_checked_for_drift_but_not_for_decay(
     params_file, sample_file, records, trained_model_dir, tmp_path
 ):
@@ -172,6 +212,23 @@ def test_unlabelled_current_data_is_checked_for_drift_but_not_for_decay(
     assert column in result["drifted_columns"]
     assert result["current"]["labelled"] is False
     assert result["performance"]["skipped"] == "the current data has no labels"
+    # without labels, the distribution decides
+    assert result["drift"] is True and result["retrain"] is True
+    assert result["retrain_reason"].startswith("no labelled recent data to measure the model on")
+
+
+def test_without_labels_no_drift_proposes_no_retraining(
+    params_file, baseline_csv, other_baseline_csv, tmp_path
+):
+    inputs = tmp_path / "inputs.csv"
+    frame = pd.read_csv(other_baseline_csv)
+    frame.drop(columns=["units_sold", "high_demand"]).to_csv(inputs, index=False)
+    drift(params_file, baseline_csv, inputs, tmp_path / "out")
+    result = read_result(tmp_path / "out")
+    assert result["drift"] is False and result["retrain"] is False
+    assert result["retrain_reason"] == (
+        "no labelled recent data, and the distribution has not drifted"
+    )
 
 
 def test_a_folder_of_data_files_is_read_as_one_table(records, tmp_path):

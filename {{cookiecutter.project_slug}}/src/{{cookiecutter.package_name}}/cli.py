@@ -148,6 +148,7 @@ def _drift(args: argparse.Namespace) -> int:
     write_github_output("drift", "true" if result["drift"] else "false")
     # retraining needs the outcomes: the drift workflow says so instead of failing without them
     write_github_output("labelled", "true" if result["current"]["labelled"] else "false")
+    write_github_output("retrain", "true" if result["retrain"] else "false")
     return 0  # drift is a finding, not a failure
 
 
@@ -202,8 +203,9 @@ def _compare(args: argparse.Namespace) -> int:
         args.data = load_params(args.params).train_path
     comparison = compare(args.champion, args.challenger, args.data)
     write_report(comparison, context, args.out, artifacts=args.artifacts)
-    print(f"wrote {args.out}: gate {'passed' if comparison.passed else 'failed'}")
-    for failure in comparison.failures:
+    outcome = {"fail": "failed", "needs a look": "passed, needs a look", "pass": "passed"}
+    print(f"wrote {args.out}: gate {outcome[comparison.state]}")
+    for failure in [*comparison.failures, *comparison.looks]:
         print(f"  - {failure}")
     return 0 if comparison.passed else 1
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .artifacts import TrainedModel, load_model
-from .bootstrap import RESAMPLES, interval, paired_differences
+from .bootstrap import CONFIDENCE, RESAMPLES, group_codes, interval, paired_differences
 from .champion import STATUS_FILE
 from .contract import Contract
 from .dataset import Split, load_records, sha256_of, split_records
@@ -19,6 +19,10 @@ from .errors import ProjectError
 from .metrics import HIGHER_IS_BETTER, score, score_slices
 from .params import GateParams, Params
 from .train import time_span
+
+# A verdict on one Delta. "needs a look" is neutral: the estimate is past the tolerance but the
+# gate's interval reaches back inside it, so the check stays green and a person judges.
+FAIL, LOOK, PASS, NOT_GATED = "fail", "needs a look", "pass", "not gated"
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,12 @@ class Delta:
     # What "x% worse" is a share of: main's value here, or for a slice main's overall value, so
     # that a slice whose error is near zero does not turn a tiny change into a huge percentage.
     reference: float | None = None
+    # The gate's interval: with `gate_confidence` (one-sided) this PR is no better than its
+    # better end. Slices' are wider (one share of the error per slice tested). Unset: [low, high].
+    gate_low: float | None = None
+    gate_high: float | None = None
+    gate_confidence: float = 1 - (1 - CONFIDENCE) / 2
+    verdict: str = ""  # the gate's: fail, needs a look, pass or not gated ("" before judging)
 
     @property
     def delta(self) -> float:
@@ -62,6 +72,13 @@ class Delta:
         if reference == 0:
             return math.inf if worse > 0 else 0.0
         return worse / reference
+
+    @property
+    def worse_by_range(self) -> tuple[float, float]:
+        """worse_by at the two ends of the gate's interval, the least worse first."""
+        ends = (self.low, self.high) if self.gate_low is None else (self.gate_low, self.gate_high)
+        least, most = sorted(replace(self, pr=self.main + end).worse_by for end in ends)
+        return least, most
 
     @property
     def direction(self) -> str:
@@ -82,7 +99,7 @@ class Holdout:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Everything the report shows; `failures` empty means the gate passed."""
+    """Everything the report shows; `failures` empty means the gate passed (exit code 0)."""
 
     gate: GateParams
     champion: Champion
@@ -95,10 +112,17 @@ class Comparison:
     failures: list[str]
     seed: int
     resamples: int
+    resampled: str = "rows"  # what one bootstrap draw takes: the rows of one time, or one row
+    looks: list[str] = field(default_factory=list)  # needs a look: neutral, the check stays green
 
     @property
     def passed(self) -> bool:
         return not self.failures
+
+    @property
+    def state(self) -> str:
+        """fail, needs a look or pass: what the comment's headline says."""
+        return FAIL if self.failures else LOOK if self.looks else PASS
 
     @property
     def primary(self) -> Delta | None:
@@ -116,13 +140,18 @@ def compare(champion_dir: str | Path, challenger_dir: str | Path, data: str | Pa
     truth = challenger.truth_of(holdout)
     predicted = challenger.predict(holdout)
     rng = np.random.default_rng(params.seed)
+    groups = resampling_groups(holdout, contract.time_column)
     deltas: list[Delta] = []
     slice_deltas: list[Delta] = []
     if champion.model is not None:
         before = _predictions_like(champion.model, challenger, holdout)
-        deltas = _deltas(params.task, truth, before, predicted, rng)
+        deltas = _deltas(params.task, truth, before, predicted, rng, groups, params.gate.confidence)
+        deltas = [
+            judged(params.gate, d) if d.metric == params.gate.primary_metric else d for d in deltas
+        ]
         overall = next(d for d in deltas if d.metric == params.gate.primary_metric)
-        slice_deltas = _slice_deltas(params, holdout, truth, before, predicted, rng, overall.main)
+        found = _slice_deltas(params, holdout, truth, before, predicted, rng, overall.main, groups)
+        slice_deltas = [judged(params.gate, d) for d in found]
     metrics = score(params.task, truth, predicted)
     return Comparison(
         gate=params.gate,
@@ -136,7 +165,19 @@ def compare(champion_dir: str | Path, challenger_dir: str | Path, data: str | Pa
         failures=gate_failures(params.gate, champion, metrics, deltas, slice_deltas),
         seed=params.seed,
         resamples=RESAMPLES,
+        resampled=f"the rows of one {contract.time_column} together"
+        if contract.time_column
+        else "rows one by one",
+        looks=gate_looks(params.gate, champion, deltas, slice_deltas),
     )
+
+
+def resampling_groups(holdout: pd.DataFrame, time_column: str | None) -> np.ndarray:
+    """Rows drawn together by the bootstrap: those of one time (their conditions are shared),
+    or each row alone when the data has no time column."""
+    if time_column:
+        return group_codes(holdout[time_column].to_numpy())
+    return np.arange(len(holdout))
 
 
 def read_champion(directory: str | Path, challenger: TrainedModel) -> Champion:
@@ -180,14 +221,35 @@ def _target_of(run: dict) -> str:
 
 
 def _deltas(
-    task: str, truth: np.ndarray, before: np.ndarray, after: np.ndarray, rng: np.random.Generator
+    task: str,
+    truth: np.ndarray,
+    before: np.ndarray,
+    after: np.ndarray,
+    rng: np.random.Generator,
+    groups: np.ndarray,
+    gate_confidence: float,
 ) -> list[Delta]:
+    """Each metric's Delta: its 95% interval, and the gate's (one-sided `gate_confidence`)."""
     main, pr = score(task, truth, before), score(task, truth, after)
-    differences = paired_differences(task, truth, before, after, rng)
-    return [
-        Delta(name, main[name], pr[name], *interval(differences[name]), rows=len(truth))
-        for name in main
-    ]
+    differences = paired_differences(task, truth, before, after, rng, groups=groups)
+    deltas = []
+    for name in main:
+        gate_low, gate_high = interval(differences[name], 2 * gate_confidence - 1)
+        low, high = interval(differences[name])
+        deltas.append(
+            Delta(
+                name,
+                main[name],
+                pr[name],
+                low,
+                high,
+                rows=len(truth),
+                gate_low=gate_low,
+                gate_high=gate_high,
+                gate_confidence=gate_confidence,
+            )
+        )
+    return deltas
 
 
 def _slice_deltas(
@@ -198,16 +260,32 @@ def _slice_deltas(
     after: np.ndarray,
     rng: np.random.Generator,
     reference: float,
+    groups: np.ndarray,
 ) -> list[Delta]:
-    """The primary metric for every slice value, the slices that moved most first."""
+    """The primary metric for every slice value, the slices that moved most first.
+
+    The slices big enough to be gated share the gate's error rate (Bonferroni): with ten
+    slices each is judged at 1 - (1 - gate.confidence) / 10, so that ten chances do not make
+    ten false alarms.
+    """
     primary = params.gate.primary_metric
+    parts = [
+        (f"{column}={value}", holdout.index.get_indexer(part.index))
+        for column in params.slices
+        for value, part in holdout.groupby(column, sort=True, observed=True)
+    ]
+    gated = sum(len(rows) >= params.gate.min_slice_rows for _, rows in parts)
+    corrected = 1 - (1 - params.gate.confidence) / max(gated, 1)
     found = []
-    for column in params.slices:
-        for value, part in holdout.groupby(column, sort=True, observed=True):
-            rows = holdout.index.get_indexer(part.index)
-            whole = _deltas(params.task, truth[rows], before[rows], after[rows], rng)
-            delta = next(d for d in whole if d.metric == primary)
-            found.append(replace(delta, label=f"{column}={value}", reference=reference))
+    for label, rows in parts:
+        confidence = (
+            corrected if len(rows) >= params.gate.min_slice_rows else params.gate.confidence
+        )
+        whole = _deltas(
+            params.task, truth[rows], before[rows], after[rows], rng, groups[rows], confidence
+        )
+        delta = next(d for d in whole if d.metric == primary)
+        found.append(replace(delta, label=label, reference=reference))
     return sorted(found, key=_movement, reverse=True)
 
 
@@ -225,32 +303,69 @@ def gate_failures(
     """Why the gate fails, one sentence each; relative to main when main has a model."""
     if champion.model is None:
         return _absolute_failures(gate, metrics)
-    failures = []
-    primary = next(d for d in deltas if d.metric == gate.primary_metric)
-    if is_flagged(primary, gate.max_regression):
-        failures.append(_regression(primary, gate.max_regression))
-    failures += [
-        _regression(d, gate.max_slice_regression)
-        for d in slice_deltas
-        if is_flagged(d, gate.max_slice_regression)
+    return [
+        _sentence(d, gate)
+        for d in _primary_and_slices(gate, deltas, slice_deltas)
+        if judge(gate, d) == FAIL
     ]
-    return failures
 
 
-def is_flagged(delta: Delta, tolerance: float) -> bool:
-    """Significantly worse by more than `tolerance` (relative): the gate fails on it."""
-    return delta.significant and delta.worse_by > tolerance
+def gate_looks(
+    gate: GateParams, champion: Champion, deltas: list[Delta], slice_deltas: list[Delta]
+) -> list[str]:
+    """What needs a person's look, one sentence each: neutral, never a failure."""
+    if champion.model is None:
+        return []
+    return [
+        _sentence(d, gate)
+        for d in _primary_and_slices(gate, deltas, slice_deltas)
+        if judge(gate, d) == LOOK
+    ]
 
 
-def _regression(delta: Delta, tolerance: float) -> str:
+def _primary_and_slices(gate: GateParams, deltas: list[Delta], slices: list[Delta]) -> list[Delta]:
+    return [next(d for d in deltas if d.metric == gate.primary_metric), *slices]
+
+
+def judge(gate: GateParams, delta: Delta) -> str:
+    """The gate's verdict on the overall primary metric (label "overall") or on one slice.
+
+    fail: even the gate interval's favourable end is worse than the tolerance (the bootstrap is
+    `gate_confidence` sure). needs a look: the estimate is worse than the tolerance but that end
+    is inside it. pass: the estimate is within the tolerance. not gated: a slice smaller than
+    gate.min_slice_rows.
+    """
     overall = delta.reference is None
+    if not overall and delta.rows < gate.min_slice_rows:
+        return NOT_GATED
+    tolerance = gate.max_regression if overall else gate.max_slice_regression
+    if not delta.worse_by > tolerance:  # NaN (an undefined metric) passes: nothing to judge
+        return PASS
+    return FAIL if delta.worse_by_range[0] > tolerance else LOOK
+
+
+def judged(gate: GateParams, delta: Delta) -> Delta:
+    return replace(delta, verdict=judge(gate, delta))
+
+
+def _sentence(delta: Delta, gate: GateParams) -> str:
+    overall = delta.reference is None
+    tolerance = gate.max_regression if overall else gate.max_slice_regression
     subject = delta.metric if overall else f"{delta.metric} on {delta.label}"
     share = "worse" if overall else f"of main's overall {delta.metric}"
+    how = "is significantly worse" if judge(gate, delta) == FAIL else "may be worse than tolerated"
+    least, _ = delta.worse_by_range
     return (
-        f"{subject} is significantly worse: {delta.main:.4f} -> {delta.pr:.4f} "
+        f"{subject} {how}: {delta.main:.4f} -> {delta.pr:.4f} "
         f"({'' if overall else 'by '}{percent(delta.worse_by, 1)} {share}, "
-        f"{percent(tolerance)} tolerated)"
+        f"{percent(tolerance)} tolerated; {_confidence(delta)} sure of at least "
+        f"{percent(least, 1)})"
     )
+
+
+def _confidence(delta: Delta) -> str:
+    level = delta.gate_confidence
+    return percent(level, 0 if round(level, 2) == level else 1)
 
 
 def percent(share: float, digits: int = 0) -> str:

@@ -39,7 +39,13 @@ def check_drift(
     timings = {"load_and_validate": time.perf_counter() - started}
     run = None
     if cur.frame.empty:
-        result |= {"columns": {}, "drift": False, "reasons": [f"no recent data at {current}"]}
+        result |= {
+            "columns": {},
+            "drift": False,
+            "retrain": False,
+            "retrain_reason": "no recent data",
+            "reasons": [f"no recent data at {current}"],
+        }
     else:
         run = _findings(params, ref, cur, model, result, timings)
     timings["total"] = time.perf_counter() - started
@@ -190,6 +196,13 @@ def _change(name: str, trained: float | None, current: float | None) -> dict:
 
 
 def _decide(params: Params, result: dict) -> dict:
+    """`drift`: the distribution moved. `retrain`: whether to open a retraining PR, and why.
+
+    Labelled recent data decides by the model's decay alone: a drifted column whose model still
+    predicts well is reported, but proposes no retraining. Without labels (or without a model)
+    distribution drift is all there is to go on, with thresholds set above what ordinary months
+    of other years score (see docs/verdicts.md in the template).
+    """
     columns = result["columns"]
     drifted = [name for name, column in columns.items() if column["drifted"]]
     share = len(drifted) / len(columns) if columns else 0.0
@@ -207,8 +220,11 @@ def _decide(params: Params, result: dict) -> dict:
             f"{performance['metric']} is {_percent(worse_by)} worse than at training "
             f"(tolerance {_percent(performance['tolerance'])})"
         )
+    retrain, why = _retrain(performance, data_drift)
     return {
-        "drift": bool(reasons),
+        "drift": data_drift,
+        "retrain": retrain,
+        "retrain_reason": why,
         "reasons": reasons,
         "data_drift": data_drift,
         "drifted_columns": drifted,
@@ -217,11 +233,31 @@ def _decide(params: Params, result: dict) -> dict:
     }
 
 
+def _retrain(performance: dict, data_drift: bool) -> tuple[bool, str]:
+    if "metrics" in performance:
+        metric, tolerance = performance["metric"], _percent(performance["tolerance"])
+        worse_by = performance["metrics"][metric]["worse_by"]
+        if worse_by is None:
+            return data_drift, f"{metric} could not be measured: the distribution decides"
+        how = f"{_percent(abs(worse_by))} {'worse' if worse_by > 0 else 'better'}"
+        found = f"on labelled recent data {metric} is {how} than at training"
+        if performance["decayed"]:
+            return True, f"{found}, more than the {tolerance} tolerated"
+        despite = " despite the drift" if data_drift else ""
+        return False, f"{found}, within the {tolerance} tolerated: the model is fine{despite}"
+    if data_drift:
+        return True, "no labelled recent data to measure the model on: the distribution drifted"
+    return False, "no labelled recent data, and the distribution has not drifted"
+
+
 def summary_markdown(result: dict) -> str:
     """The short markdown for a job summary or a pull request body."""
     verdict = "**Drift: yes**" if result["drift"] else "**Drift: no**"
     reasons = "; ".join(result["reasons"])
     lines = [f"{verdict}{': ' + reasons if reasons else ''}"]
+    if "retrain" in result:
+        retrain = "**Retraining: yes**" if result["retrain"] else "**Retraining: no**"
+        lines += ["", f"{retrain}: {result['retrain_reason']}."]
     if result["columns"]:
         lines += ["", "| column | test | score | threshold | drifted |"]
         lines += ["| --- | --- | ---: | ---: | --- |"]

@@ -65,6 +65,11 @@ class GateParams(Section):
     # relative to main's value: 0.02 lets the PR's model be up to 2% worse before the gate fails
     max_regression: float = Field(ge=0)
     max_slice_regression: float = Field(ge=0)
+    # a smaller slice is reported but not gated: its interval is too wide to say anything
+    min_slice_rows: int = Field(default=200, ge=0)
+    # how sure (one-sided, by the bootstrap) the gate must be that a PR is worse than the
+    # tolerance to fail it; past the tolerance but less sure: "needs a look"
+    confidence: float = Field(default=0.67, gt=0.5, lt=1)
     # used alone when there is no champion to compare with (first PR, base that cannot train)
     absolute_max: dict[str, float]
     absolute_min: dict[str, float]

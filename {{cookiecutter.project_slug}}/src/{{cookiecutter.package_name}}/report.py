@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from .compare import Comparison, Delta, is_flagged, percent
+from .compare import FAIL, LOOK, NOT_GATED, Comparison, Delta, percent
 from .metrics import HIGHER_IS_BETTER
 
 MARKER = "<!-- {{ cookiecutter.project_slug }}:model-report -->"
@@ -49,15 +49,19 @@ def render(comparison: Comparison, context: Context) -> str:
     return "\n\n".join(section for section in sections if section) + "\n"
 
 
+MARKS = {"pass": "✅", "needs a look": "🔍", "fail": "❌"}
+
+
 def _headline(c: Comparison) -> str:
-    mark = "✅" if c.passed else "❌"
+    mark = MARKS[c.state]
     name = c.gate.primary_metric
     primary = c.primary
     if primary is None:
         why = NO_CHAMPION[c.champion.status]
         return f"## {mark} No comparison, {why}: this PR's {name} is {c.metrics[name]:.4f}"
+    look = ", needs a look" if c.state == LOOK else ""
     return (
-        f"## {mark} {primary.direction.capitalize()}: {name} {primary.main:.4f} → "
+        f"## {mark} {primary.direction.capitalize()}{look}: {name} {primary.main:.4f} → "
         f"{primary.pr:.4f} ({_relative(primary)})"
     )
 
@@ -66,12 +70,18 @@ def _gate(c: Comparison) -> str:
     outcome = "**Gate passed.**" if c.passed else "**Gate failed:**"
     failures = "".join(f"\n- {failure}" for failure in c.failures)
     if c.champion.model is not None:
+        if c.state == LOOK:
+            outcome = "**Gate passed, but needs a look** (the check stays green):"
+        looks = "".join(f"\n- 🔍 {look}" for look in c.looks)
         rule = (
-            f"It fails when {c.gate.primary_metric} is significantly worse than main's by more "
-            f"than {percent(c.gate.max_regression)}, or on any slice by more than "
-            f"{percent(c.gate.max_slice_regression)} of main's overall value."
+            f"It fails when the bootstrap is {percent(c.gate.confidence)} sure that "
+            f"{c.gate.primary_metric} is worse than main's by more than "
+            f"{percent(c.gate.max_regression)}, or a slice by more than "
+            f"{percent(c.gate.max_slice_regression)} of main's overall value (surer for each "
+            f"slice; slices under {c.gate.min_slice_rows} rows are shown, not gated). When only "
+            "the estimate is past the tolerance, it needs a look."
         )
-        return f"{outcome} {rule}{failures}"
+        return f"{outcome} {rule}{failures}{looks}"
     bounds = [f"{n} ≤ {b}" for n, b in c.gate.absolute_max.items()]
     bounds += [f"{n} ≥ {b}" for n, b in c.gate.absolute_min.items()]
     text = (
@@ -105,8 +115,8 @@ def _overall(c: Comparison) -> str:
     rows = [_delta_row(_metric(d.metric, c), d) for d in deltas]
     method = (
         f"Δ = this PR - main. The 95% interval comes from {c.resamples} paired bootstrap "
-        f"resamples of the holdout rows (seed {c.seed}); a change is significant, in bold, when "
-        "its interval excludes 0."
+        f"resamples of the holdout's days, each day's rows together (seed {c.seed}); a change "
+        "is significant, in bold, when its interval excludes 0."
     )
     return "\n".join([*_delta_header("metric"), *rows, "", f"{where} {method}{_overlap(c)}"])
 
@@ -154,20 +164,34 @@ def _slices(c: Comparison) -> str:
         ]
         return "\n".join([f"### {name} per slice", "", *SLICE_HEADER, *rows])
     tolerance = c.gate.max_slice_regression
-    flagged = [d for d in c.slice_deltas if is_flagged(d, tolerance)]
+    flagged = [d for d in c.slice_deltas if d.verdict == FAIL]
+    marked = [d for d in c.slice_deltas if d.verdict in (FAIL, LOOK)]
     moved = c.slice_deltas[:SLICES_SHOWN]
-    shown = moved + [d for d in flagged if d not in moved]
-    warning = f"⚠ **regressed beyond {percent(tolerance)}**"
-    rows = [_delta_row(_slice(d), d, warning if d in flagged else "") for d in shown]
+    shown = moved + [d for d in marked if d not in moved]
+    flags = {
+        FAIL: f"⚠ **regressed beyond {percent(tolerance)}**",
+        LOOK: f"🔍 needs a look: may be beyond {percent(tolerance)}",
+        NOT_GATED: "",
+    }
+    rows = [_delta_row(_slice(d), d, flags.get(d.verdict, "")) for d in shown]
     title = f"### Slices that moved most ({name}, {len(shown)} of {len(c.slice_deltas)})"
     lines = [title, "", *_delta_header("slice"), *rows]
+    gated = [d for d in c.slice_deltas if d.verdict != NOT_GATED]
+    if gated:
+        each = percent(gated[0].gate_confidence, 1)
+        lines += [
+            "",
+            f"The gate judges each of the {len(gated)} slices tested at {each} confidence, so that "
+            f"together they are {percent(c.gate.confidence)} sure.",
+        ]
     if flagged and c.primary.direction != "worse":
         lines += ["", f"⚠ {len(flagged)} slice(s) regressed although {name} overall did not."]
     return "\n".join(lines)
 
 
 def _slice(d: Delta) -> str:
-    return f"{d.label} ({d.rows} rows)"
+    gated = ", not gated" if d.verdict == NOT_GATED else ""
+    return f"{d.label} ({d.rows} rows{gated})"
 
 
 def _chart(c: Comparison) -> str:
@@ -317,8 +341,9 @@ def _footer(c: Comparison, context: Context) -> str:
             "",
             _side_by_side(rows, _champion_run(c), c.challenger_run),
             "",
-            f"Holdout data sha256 `{c.holdout.sha256}`. Bootstrap: {c.resamples} resamples, "
-            f"seed {c.seed}. Lock file: {lock}. {_trained_in(_champion_run(c))} No PNG plots "
+            f"Holdout data sha256 `{c.holdout.sha256}`. Bootstrap: {c.resamples} Poisson "
+            f"resamples ({c.resampled}), seed {c.seed}. Lock file: {lock}. "
+            f"{_trained_in(_champion_run(c))} No PNG plots "
             "(matplotlib is not a dependency): the chart above is Mermaid and every number is "
             "in the report artifact's `report.json`.",
             "",
@@ -355,12 +380,14 @@ def as_json(c: Comparison, context: Context) -> dict:
     main_run = _champion_run(c)
     payload = {
         "passed": c.passed,
+        "state": c.state,
         "failures": c.failures,
+        "needs_a_look": c.looks,
         "verdict": c.primary.direction if c.primary else None,
         "gate": c.gate.model_dump(mode="json"),
         "champion": {key: getattr(c.champion, key) for key in ("status", "reason", "commit")},
         "holdout": vars(c.holdout),
-        "bootstrap": {"resamples": c.resamples, "seed": c.seed, "confidence": 0.95},
+        "bootstrap": {"resamples": c.resamples, "seed": c.seed, "confidence": 0.95, "by": "day"},
         "metrics": [_delta_json(d) for d in c.deltas],
         "slices": [_delta_json(d) for d in c.slice_deltas],
         "this_pr": {"metrics": c.metrics, "slices": c.slice_metrics},

@@ -1,0 +1,37 @@
+"""`make verdicts` runs end to end in its smoke size and writes its results (no rates asserted)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import TEMPLATE
+
+
+@pytest.mark.slow
+def test_the_smoke_size_runs_and_writes_every_result(tmp_path):
+    results = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, str(TEMPLATE / "verdicts" / "run.py")],
+        env={
+            **os.environ,
+            "VERDICTS_SIZE": "smoke",
+            "VERDICTS_WORKERS": "1",
+            "VERDICTS_RESULTS": str(results),
+        },
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    gate = json.loads((results / "gate.json").read_text())
+    drift = json.loads((results / "drift.json").read_text())
+    assert gate["records"] and {"overall", "slices", "state"} <= set(gate["records"][0])
+    assert {"ordinary", "fuel shock"} <= {record["kind"] for record in drift["records"]}
+    summary = (results / "summary.md").read_text()
+    assert summary.startswith("# Verdicts (smoke:")
+    assert "| PRs truly worse than tolerance + 1 point fail |" in summary
