@@ -34,6 +34,7 @@ PRIMARY, TARGET = PARAMS.gate.primary_metric, PARAMS.target
 SHIPPED_GATE = PARAMS.gate.model_dump()
 # an error metric of the project's task (lower is better): constructed cases below use errors
 ERROR = next(name for name in metrics_for(PARAMS.task) if not HIGHER_IS_BETTER[name])
+ERROR_GATE = {**SHIPPED_GATE, "primary_metric": ERROR}
 NO_BOUNDS = dict(gate__absolute_max={}, gate__absolute_min={})
 
 
@@ -164,7 +165,7 @@ def sure(low: float, high: float, confidence: float = 0.67) -> dict:
 
 
 def test_a_change_fails_only_when_the_gate_is_sure_it_is_past_the_tolerance():
-    gate = GateParams(**{**SHIPPED_GATE, "max_regression": 0.02})
+    gate = GateParams(**{**ERROR_GATE, "max_regression": 0.02})
     # 95% interval 0% to 10% worse; the gate's (67% sure) 2.5% to 7.5%
     past = Delta(ERROR, main=0.20, pr=0.21, low=0.0, high=0.02, **sure(0.005, 0.015))
     assert judge(gate, past) == FAIL
@@ -175,7 +176,7 @@ def test_a_change_fails_only_when_the_gate_is_sure_it_is_past_the_tolerance():
 
 
 def test_an_estimate_past_the_tolerance_whose_interval_straddles_it_needs_a_look():
-    gate = GateParams(**{**SHIPPED_GATE, "max_regression": 0.02})
+    gate = GateParams(**{**ERROR_GATE, "max_regression": 0.02})
     straddling = Delta(ERROR, 0.20, 0.21, low=0.001, high=0.02, **sure(0.003, 0.017))
     assert straddling.significant and judge(gate, straddling) == LOOK
     assert gate_failures(gate, MAIN_MODEL, {}, [straddling], []) == []
@@ -186,7 +187,7 @@ def test_an_estimate_past_the_tolerance_whose_interval_straddles_it_needs_a_look
 
 
 def test_an_estimate_within_the_tolerance_passes_however_wide_its_interval():
-    gate = GateParams(**{**SHIPPED_GATE, "max_regression": 0.02})
+    gate = GateParams(**{**ERROR_GATE, "max_regression": 0.02})
     within = Delta(ERROR, main=0.20, pr=0.203, low=-0.01, high=0.02)  # 1.5% worse
     assert judge(gate, within) == PASS
     assert gate_failures(gate, MAIN_MODEL, {}, [within], []) == []
@@ -194,7 +195,7 @@ def test_an_estimate_within_the_tolerance_passes_however_wide_its_interval():
 
 
 def test_a_slice_under_min_slice_rows_is_reported_but_not_gated():
-    gate = GateParams(**{**SHIPPED_GATE, "min_slice_rows": 100})
+    gate = GateParams(**{**ERROR_GATE, "min_slice_rows": 100})
     overall = Delta(ERROR, main=0.20, pr=0.20, low=-0.01, high=0.01)
     tiny = Delta(ERROR, 0.30, 0.50, 0.10, 0.30, label="part=small", rows=99, reference=0.2)
     assert judge(gate, tiny) == NOT_GATED
@@ -234,9 +235,9 @@ def test_slice_intervals_are_widened_for_the_number_of_slices_gated(
     assert "| category=bakery (48 rows, not gated) |" in comment
 
 
-def test_needs_a_look_keeps_the_check_green_and_says_so(tmp_path, champion, baseline_csv):
-    worse = partly_shuffled(baseline_csv, tmp_path / "worse.csv")
-    first = compare(champion, train_on(tmp_path / "probe", worse), baseline_csv)
+def test_needs_a_look_keeps_the_check_green_and_says_so(tmp_path, champion, sample_file):
+    worse = partly_shuffled(sample_file, tmp_path / "worse.csv")
+    first = compare(champion, train_on(tmp_path / "probe", worse), sample_file)
     least, _ = first.primary.worse_by_range
     assert 0 < least < first.primary.worse_by
     # the same model, with a tolerance between the interval's better end and the estimate
@@ -248,18 +249,15 @@ def test_needs_a_look_keeps_the_check_green_and_says_so(tmp_path, champion, base
         gate__max_slice_regression=100.0,
     )
 
-    code, comment, report = compare_cli(tmp_path, champion, challenger, baseline_csv)
+    code, comment, report = compare_cli(tmp_path, champion, challenger, sample_file)
 
     assert code == 0
     headline = comment.splitlines()[2]
-    assert headline.startswith("## 🔍 ") and f", needs a look: {ERROR} " in headline
+    assert headline.startswith("## 🔍 ") and f", needs a look: {PRIMARY} " in headline
     assert "**Gate passed, but needs a look** (the check stays green):" in comment
-    assert f"- 🔍 {ERROR} may be worse than tolerated" in comment
+    assert f"- 🔍 {PRIMARY} may be worse than tolerated" in comment
     assert report["passed"] is True and report["state"] == "needs a look"
     assert report["failures"] == [] and len(report["needs_a_look"]) == 1
-
-
-def test_the_first_pull_request_is_gated_on_absolute_bounds(tmp_path, baseline_csv):
 
 
 def test_the_first_pull_request_is_gated_on_absolute_bounds(tmp_path, sample_file):

@@ -36,7 +36,7 @@ def test_a_fuel_shock_is_drift_in_fuel_price_only(shock):
     assert result["drifted_columns"] == ["fuel_price"]
     fuel = result["columns"]["fuel_price"]
     assert (fuel["method"], fuel["statistic"]) == ("wasserstein", "distance")
-    assert fuel["score"] >= fuel["threshold"] == 3.0
+    assert fuel["score"] >= fuel["threshold"] == 6.0
     assert result["share"] == pytest.approx(1 / 6)
     assert result["quality"]["columns"]["fuel_price"]["above_reference_max"] > 1000
 

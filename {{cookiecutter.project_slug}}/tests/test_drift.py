@@ -116,9 +116,14 @@ def test_it_writes_evidentlys_report_and_a_markdown_summary(records, runs):
 
 
 def test_the_verdict_goes_to_github_output(runs):
-    for name, verdict in (("shifted", "true"), ("calm", "false"), ("relabelled", "true")):
+    # `drift` is the distribution; shuffled labels leave it as it was
+    for name, verdict in (("shifted", "true"), ("calm", "false"), ("relabelled", "false")):
         output = runs[name].with_name(f"{name}.github_output")
-        assert output.read_text() == f"drift={verdict}\nlabelled=true\nretrain={verdict}\n"
+        retrain = "true" if read_result(runs[name])["retrain"] else "false"
+        assert output.read_text() == f"drift={verdict}\nlabelled=true\nretrain={retrain}\n"
+    # labelled data decides by decay: shuffled labels call for retraining, calm data does not
+    assert read_result(runs["relabelled"])["retrain"] is True
+    assert read_result(runs["calm"])["retrain"] is False
 
 
 def test_a_model_whose_labels_no_longer_fit_has_decayed_and_that_alone_is_drift(runs):
@@ -129,7 +134,8 @@ def test_a_model_whose_labels_no_longer_fit_has_decayed_and_that_alone_is_drift(
     assert performance["decayed"] is True
     assert performance["metrics"][metric]["worse_by"] > performance["tolerance"]
     assert f"| {metric} |" in (runs["relabelled"] / "summary.md").read_text()
-    assert result["data_drift"] is False and result["drift"] is True
+    assert result["data_drift"] is False and result["drift"] is False
+    assert result["retrain"] is True  # labelled data: decay alone calls for retraining
     assert len(result["reasons"]) == 1 and result["reasons"][0].startswith(f"{metric} is ")
 
 
@@ -217,13 +223,12 @@ def test_unlabelled_current_data_is_checked_for_drift_but_not_for_decay(
     assert result["retrain_reason"].startswith("no labelled recent data to measure the model on")
 
 
-def test_without_labels_no_drift_proposes_no_retraining(
-    params_file, baseline_csv, other_baseline_csv, tmp_path
-):
-    inputs = tmp_path / "inputs.csv"
-    frame = pd.read_csv(other_baseline_csv)
-    frame.drop(columns=["units_sold", "high_demand"]).to_csv(inputs, index=False)
-    drift(params_file, baseline_csv, inputs, tmp_path / "out")
+def test_without_labels_no_drift_proposes_no_retraining(params_file, sample_file, tmp_path):
+    from {{ cookiecutter.package_name }}.dataset import load_records
+
+    records = load_records(sample_file, CONTRACT)
+    inputs = write_table(calm(records).drop(columns=[PARAMS.target]), tmp_path / "inputs.csv")
+    drift(write_params(tmp_path, sample_file), sample_file, inputs, tmp_path / "out")
     result = read_result(tmp_path / "out")
     assert result["drift"] is False and result["retrain"] is False
     assert result["retrain_reason"] == (

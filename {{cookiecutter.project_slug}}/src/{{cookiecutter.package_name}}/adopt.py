@@ -138,7 +138,8 @@ def _notes(existing: dict, inference: Inference, project: Path, data_file: str) 
     notes = []
     old_task = existing.get("task")
     old_model = existing.get("model") or {}
-    if old_task and "hyperparameters" in old_model and not _fits_task(old_model, inference.params["task"]):
+    dropped = "hyperparameters" in old_model and not _fits_task(old_model, inference.params["task"])
+    if old_task and dropped:
         notes.append(
             f"The task changed from {old_task}: model.hyperparameters were dropped (the "
             "estimator's defaults apply); tune them again."

@@ -115,6 +115,8 @@ def _comparison(report: dict, validation: str | None, trace: str) -> tuple[Compa
         failures=[str(failure) for failure in report["failures"]],
         seed=int(report["bootstrap"]["seed"]),
         resamples=int(report["bootstrap"]["resamples"]),
+        resampled=str(report["bootstrap"].get("resampled") or "rows"),
+        looks=[str(look) for look in report.get("needs_a_look") or []],
     )
     lock = report.get("lock") or {}
     context = Context(
@@ -134,12 +136,20 @@ def _in_metric_order(metrics: dict) -> dict[str, float]:
 def _delta(item: dict) -> Delta:
     numbers = {key: _number(item[key]) for key in ("main", "pr", "low", "high")}
     reference = item.get("reference")
+    gate = {
+        key: None if item.get(key) is None else _number(item[key])
+        for key in ("gate_low", "gate_high")
+    }
+    if item.get("gate_confidence") is not None:
+        gate["gate_confidence"] = _number(item["gate_confidence"])
     return Delta(
         metric=str(item["metric"]),
         label=str(item.get("label", "overall")),
         rows=int(item.get("rows", 0)),
         reference=None if reference is None else _number(reference),
+        verdict=str(item.get("verdict") or ""),
         **numbers,
+        **gate,
     )
 
 

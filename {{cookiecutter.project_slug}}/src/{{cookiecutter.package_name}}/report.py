@@ -387,7 +387,12 @@ def as_json(c: Comparison, context: Context) -> dict:
         "gate": c.gate.model_dump(mode="json"),
         "champion": {key: getattr(c.champion, key) for key in ("status", "reason", "commit")},
         "holdout": vars(c.holdout),
-        "bootstrap": {"resamples": c.resamples, "seed": c.seed, "confidence": 0.95, "by": "day"},
+        "bootstrap": {
+            "resamples": c.resamples,
+            "seed": c.seed,
+            "confidence": 0.95,
+            "resampled": c.resampled,
+        },
         "metrics": [_delta_json(d) for d in c.deltas],
         "slices": [_delta_json(d) for d in c.slice_deltas],
         "this_pr": {"metrics": c.metrics, "slices": c.slice_metrics},
