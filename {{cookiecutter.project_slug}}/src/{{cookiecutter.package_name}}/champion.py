@@ -30,6 +30,7 @@ def build_champion(base: str, out: str | Path, params: str | Path = "params.yaml
     commit = _commit_of(root, base)
     out = Path(out).resolve()
     with _worktree(root, commit) as tree:
+        _fetch_base_data(tree, root)
         status = _train_base(tree / params.relative_to(root), out)
     status = {**status, "base": base, "commit": commit}
     if status["status"] != "trained":
@@ -74,6 +75,16 @@ def _worktree(root: Path, commit: str) -> Iterator[Path]:
         _git(root, "worktree", "remove", "--force", str(tree))
         shutil.rmtree(holder, ignore_errors=True)
         _git(root, "worktree", "prune")
+
+
+def _fetch_base_data(tree: Path, root: Path) -> None:
+    """The base commit's own DVC-tracked data, through this checkout's cache (shared objects
+    are not fetched twice). A base that keeps its data in git needs nothing."""
+    from . import storage
+
+    if storage.pointers_in(tree):
+        storage.share_cache(tree, root)
+        storage.pull(tree)
 
 
 def _train_base(params: Path, out: Path) -> dict:

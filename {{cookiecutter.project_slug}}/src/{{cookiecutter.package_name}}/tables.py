@@ -17,6 +17,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
     """The rows of a CSV or Parquet file, or ProjectError saying why it cannot be read."""
     path = Path(path)
     if not path.is_file():
+        if path.with_name(path.name + ".dvc").is_file():
+            raise ProjectError(
+                f"data file not found: {path} is tracked by DVC and not fetched yet: run "
+                "`python -m {{ cookiecutter.package_name }} fetch` (or `dvc pull`)"
+            )
         raise ProjectError(f"data file not found: {path}")
     if path.suffix.lower() in PARQUET_SUFFIXES:
         try:
