@@ -8,7 +8,10 @@ import shutil
 from pathlib import Path
 
 ANSWERS = json.loads(
-    r"""{{ {"license": cookiecutter.open_source_license, "data_storage": cookiecutter.data_storage} | tojson }}"""
+    r"""{{ {
+    "license": cookiecutter.open_source_license,
+    "data_storage": cookiecutter.data_storage,
+} | tojson }}"""
 )
 DVC_ONLY = (".dvc", ".dvcignore", "data/.gitignore", ".github/actions/data")
 DATA = Path("data/train.csv")
@@ -32,7 +35,7 @@ def track_with_dvc(data: Path) -> None:
     local cache, so the first `dvc push` uploads it. data/.gitignore keeps the bytes out of git.
     """
     content = data.read_bytes()
-    md5 = hashlib.md5(content).hexdigest()  # noqa: S324 - DVC's content address, not security
+    md5 = hashlib.md5(content).hexdigest()  # DVC's content address, not a security hash
     cached = Path(".dvc/cache/files/md5") / md5[:2] / md5[2:]
     cached.parent.mkdir(parents=True, exist_ok=True)
     cached.write_bytes(content)

@@ -161,7 +161,9 @@ def test_only_the_jobs_that_write_may_write(baked):
         for job, p in job_permissions(baked, workflow).items()
         if "id-token" in p
     }
-    assert oidc == ({"pr.yml:model-report", "release.yml:build", "drift.yml:drift"} if dvc else set())
+    assert oidc == (
+        {"pr.yml:model-report", "release.yml:build", "drift.yml:drift"} if dvc else set()
+    )
     assert job_permissions(baked, "comment.yml") == {
         "post": {"actions": "read", "pull-requests": "write"}
     }

@@ -107,8 +107,8 @@ def run_dvc(root: Path, args: Sequence[str]) -> subprocess.CompletedProcess:
     """`dvc ARGS` in `root`, with this interpreter's DVC, no analytics, output captured."""
     if importlib.util.find_spec("dvc") is None:
         raise StorageError(
-            "the data is tracked by DVC but DVC is not installed: "
-            "`pip install -e '.[dvc]'` (add the remote's plugin, e.g. 'dvc[s3]', for a cloud remote)"
+            "the data is tracked by DVC but DVC is not installed: `pip install -e '.[dvc]'` "
+            "(for a cloud remote, its plugin too: e.g. 'dvc[s3]')"
         )
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     return subprocess.run(
@@ -116,7 +116,9 @@ def run_dvc(root: Path, args: Sequence[str]) -> subprocess.CompletedProcess:
     )
 
 
-def pull(root: Path, pointers: Sequence[Path] | None = None, run: Runner = run_dvc) -> list[Version]:
+def pull(
+    root: Path, pointers: Sequence[Path] | None = None, run: Runner = run_dvc
+) -> list[Version]:
     """Fetch exactly `pointers` (default: every pointer git tracks) and verify each file's md5.
 
     A file whose bytes do not match its pointer is removed, never left for training to read.
@@ -209,7 +211,7 @@ def share_cache(tree: Path, root: Path) -> None:
 
 
 def md5_of(path: Path) -> str:
-    digest = hashlib.md5()  # noqa: S324 - DVC's content address, not security
+    digest = hashlib.md5()  # DVC's content address, not a security hash
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
@@ -256,7 +258,7 @@ def _explain(
     output = f"{done.stdout}\n{done.stderr}"
     text = output.lower()
     where = f"the DVC remote {url}" if url else "the DVC remote"
-    if "no remote specified" in text:
+    if "no remote specified" in text or "no default remote set" in text:
         return (
             f"dvc {action}: no DVC remote is configured. Add one and make it the default: "
             "`dvc remote add -d storage s3://BUCKET/PATH` (or gs://, azure://, a shared folder), "
@@ -275,13 +277,21 @@ def _explain(
             "in to the cloud (e.g. `aws sso login`). DVC said:\n" + _tail(output)
         )
     if "missing cache files" in text or "do not exist neither locally nor on remote" in text:
-        named = ", ".join(f"{v.pointer.name} ({v.describe()})" for v in versions) or "a pointer"
+        named = "; ".join(f"{_shown(v.pointer)} names {v.describe()}" for v in versions)
         return (
-            f"dvc {action}: {where} does not hold the data that {named} names. The commit "
-            "that changed the pointer was pushed without `dvc push`: run `dvc push` where the "
-            "data was added (or revert the pointer)"
+            f"dvc {action}: {where} does not hold the data a pointer names ({named or '?'}). "
+            "The commit that changed the pointer was pushed without `dvc push`: run `dvc push` "
+            "where the data was added (or revert the pointer)"
         )
     return f"dvc {action} failed (exit {done.returncode}):\n{_tail(output)}"
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working directory when it is below it (as people type it)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _tail(output: str) -> str:
