@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parents[1]
-SHARED = TEMPLATE.parent / "shared"
 
 
 def bake(cookies, **answers):

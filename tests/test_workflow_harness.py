@@ -244,3 +244,17 @@ def test_gh_posts_then_updates_one_comment_and_the_comment_is_required(tmp_path,
 def test_gh_without_a_token_fails_as_on_github(tmp_path, repo):
     with pytest.raises(HarnessError, match="GH_TOKEN"):
         runner(tmp_path, repo, [{"run": "gh api repos/x/y/pulls"}]).run_job("job")
+
+
+def test_the_payloads_are_vendored_in_this_repository_with_their_licence():
+    from workflow_harness import EVENTS, load_event
+
+    root = Path(__file__).resolve().parents[1]
+    assert EVENTS.is_relative_to(root), f"{EVENTS} is outside the repository"
+    assert "MIT License" in (EVENTS / "LICENSE").read_text()
+    for name in ("pull_request.synchronize", "push", "workflow_dispatch"):
+        assert load_event(name)["repository"]["full_name"]
+    assert load_event("workflow_run.completed.with-pull-requests")["workflow_run"]["pull_requests"]
+    shared = '"' + "shared" + '"'  # spelled so that this file does not match itself
+    for test_file in [*root.glob("tests/*.py"), root / "Makefile"]:
+        assert shared not in test_file.read_text(), f"{test_file.name} reads ../shared"

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parent
-EVENTS = HERE.parents[1] / "shared" / "fixtures" / "github-events"
+EVENTS = HERE / "fixtures" / "github-events"  # vendored: see its README and LICENSE
 STATUS_FUNCTIONS = re.compile(r"\b(success|failure|always|cancelled)\s*\(")
 TEMPLATE = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 
