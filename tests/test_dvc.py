@@ -272,7 +272,9 @@ def pr_and_comment(repo: Path, state: Path, number: int, base: str, branch: str,
     pr = run_workflow(
         repo, state, "pr.yml", "pull_request", event, sha=head, run_id=run_id
     ).run_job("model-report", check=False)
-    assert pr.status == "success", pr.logs()
+    # the gate may pass or fail (that is the data's verdict); the report must exist either way
+    assert pr.step("Upload the comment body").outcome == "success", pr.logs()
+    assert pr.step("$/.github/actions/data").outcome == "success", pr.logs()
     run_workflow(
         repo,
         state,
@@ -314,7 +316,7 @@ def test_the_whole_loop_keeps_only_pointers_in_git(repo, store, tmp_path):
     assert f"md5 `{new['md5']}`, {new['size']:,} bytes" in body  # this PR's version
     assert "**The training data changed.**" in body
     assert "no champion" not in body.lower()
-    assert pr.step("$/.github/actions/data").outcome == "success"
+    assert pr.step("Rebuild the champion from the base commit").outcome == "success"
 
     # 2. Merged: main points at the new version.
     git(repo, "merge", "-q", "--ff-only", "more-data")

@@ -99,7 +99,10 @@ def _dvc_version(data_path: Path) -> dict:
     from .storage import version_of
 
     version = version_of(data_path)
-    return {"dvc": {"md5": version.md5, "size": version.size}} if version else {}
+    if version is None:
+        return {}
+    pointed = {"md5": version.md5, "size": version.size}
+    return {"dvc": pointed}
 
 
 def time_span(frame, time_column: str | None, prefix: str) -> dict[str, str]:
