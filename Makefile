@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= build/demo
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench bench-dvc venv clean
 
 venv: $(VENV)/.installed
 
@@ -23,6 +23,10 @@ test: venv
 
 bench: venv
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# data in git vs DVC: repository size after ten retraining PRs at 1M rows, and dvc pull's time
+bench-dvc: venv
+	$(BIN)/python bench/dvc.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
