@@ -388,3 +388,48 @@ def test_a_release_trains_from_the_pointer_alone(repo, tmp_path):
             "the service, not the data"
         )
     assert build.status == "success", build.logs()
+
+
+def s3_pull_request(cookies, tmp_path, fork: bool):
+    """pr.yml's job for a project whose remote is on S3, with AWS_ROLE_ARN set (no network)."""
+    project = bake(cookies, data_storage="dvc", dvc_remote="s3://acme-ml/demand")
+    root = tmp_path / "repo"
+    shutil.copytree(project, root)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Baked")
+    sha = git(root, "rev-parse", "HEAD")
+    event = pull_request_event(
+        number=9, base_sha=sha, head_sha=sha, head_ref="f", repository=REPOSITORY, fork=fork
+    )
+    job = run_workflow(
+        root,
+        tmp_path / "state",
+        "pr.yml",
+        "pull_request",
+        event,
+        sha=sha,
+        run_id=900,
+        variables={"AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/dvc", "AWS_REGION": "eu-west-1"},
+    ).run_job("model-report", check=False)
+    actions = json.loads((tmp_path / "state" / "actions.json").read_text())
+    return job, [entry["inputs"] for entry in actions if entry["kind"] == "cloud-login"]
+
+
+def test_a_forks_pull_request_stops_at_the_data_with_a_plain_message(cookies, tmp_path):
+    job, logins = s3_pull_request(cookies, tmp_path, fork=True)
+    data = job.step("$/.github/actions/data")
+    assert data.outcome == "failure"
+    assert "comes from a fork" in data.log and "cannot be fetched" in data.log
+    assert job.step("Validate the training data").outcome == "skipped"
+    assert logins == []  # it stopped before trying to log in
+
+
+def test_a_pull_request_logs_in_with_the_role_the_variable_names(cookies, tmp_path):
+    job, logins = s3_pull_request(cookies, tmp_path, fork=False)
+    assert logins == [
+        {"role-to-assume": "arn:aws:iam::123456789012:role/dvc", "aws-region": "eu-west-1"}
+    ]
+    # no network and no dvc-s3 here: the fetch fails, saying what is missing
+    log = job.step("$/.github/actions/data").log
+    assert "DVC lacks the plugin for the DVC remote s3://acme-ml/demand" in log, log
