@@ -146,8 +146,8 @@ def _verify(version: Version) -> None:
         raise StorageError(
             f"corrupt download: {version.data} has md5 {md5} ({size:,} bytes) but "
             f"{version.pointer.name} names {version.describe()}; the file was removed. "
-            "The object in the remote is damaged: push it again from a machine whose file "
-            "matches the pointer (`dvc push --force`), then re-run"
+            "The object in the remote is damaged: delete it there, `dvc push` again from a "
+            "machine whose file matches the pointer, then re-run"
         )
 
 
