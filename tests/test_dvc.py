@@ -433,3 +433,24 @@ def test_a_pull_request_logs_in_with_the_role_the_variable_names(cookies, tmp_pa
     # no network and no dvc-s3 here: the fetch fails, saying what is missing
     log = job.step("$/.github/actions/data").log
     assert "DVC lacks the plugin for the DVC remote s3://acme-ml/demand" in log, log
+
+
+def test_a_base_whose_data_was_never_pushed_gives_no_champion_and_says_why(repo, tmp_path):
+    data = repo / "data/train.csv"
+    data.write_text(data.read_text().replace(",city_centre,", ",city_centre ,", 1))
+    dvc(repo, "add", "data/train.csv")
+    git(repo, "commit", "-qam", "main: new data, forgot dvc push")
+    git(repo, "checkout", "-q", "-b", "fix")
+    data.write_text(data.read_text().replace(",suburb,", ",suburb ,", 1))
+    dvc(repo, "add", "data/train.csv")
+    dvc(repo, "push", "data/train.csv.dvc")
+    git(repo, "commit", "-qam", "PR: newer data, pushed")
+    fresh = clone(repo, tmp_path)  # a CI checkout: its cache holds only what it fetched
+    git(fresh, "checkout", "-q", "fix")
+    assert fetch(fresh).returncode == 0
+    done = run_cli(fresh, PACKAGE, "champion", "--base", "origin/main", "--out", "models/champion")
+    status = json.loads((fresh / "models/champion/status.json").read_text())
+    assert status["status"] == "failed"
+    assert "the base commit's data could not be fetched" in status["reason"]
+    assert "pushed without `dvc push`" in status["reason"]
+    assert "no champion (failed)" in done.stdout

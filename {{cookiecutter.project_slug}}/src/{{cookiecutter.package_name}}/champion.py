@@ -30,8 +30,7 @@ def build_champion(base: str, out: str | Path, params: str | Path = "params.yaml
     commit = _commit_of(root, base)
     out = Path(out).resolve()
     with _worktree(root, commit) as tree:
-        _fetch_base_data(tree, root)
-        status = _train_base(tree / params.relative_to(root), out)
+        status = _fetch_base_data(tree, root) or _train_base(tree / params.relative_to(root), out)
     status = {**status, "base": base, "commit": commit}
     if status["status"] != "trained":
         _write_status(out, status)
@@ -77,14 +76,20 @@ def _worktree(root: Path, commit: str) -> Iterator[Path]:
         _git(root, "worktree", "prune")
 
 
-def _fetch_base_data(tree: Path, root: Path) -> None:
+def _fetch_base_data(tree: Path, root: Path) -> dict | None:
     """The base commit's own DVC-tracked data, through this checkout's cache (shared objects
-    are not fetched twice). A base that keeps its data in git needs nothing."""
+    are not fetched twice); a "failed" status when it cannot be fetched, else None. A base
+    that keeps its data in git needs nothing."""
     from . import storage
 
-    if storage.pointers_in(tree):
-        storage.share_cache(tree, root)
+    if not storage.pointers_in(tree):
+        return None
+    storage.share_cache(tree, root)
+    try:
         storage.pull(tree)
+    except storage.StorageError as error:
+        return _status("failed", f"the base commit's data could not be fetched: {error}")
+    return None
 
 
 def _train_base(params: Path, out: Path) -> dict:
