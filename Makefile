@@ -5,13 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= build/demo
 
-.PHONY: demo test bench bench-dvc venv clean
+.PHONY: demo test bench bench-dvc lock venv clean
 
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9  # the generated CI pins the same
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.txt
 	touch $@
 
@@ -23,6 +23,10 @@ test: venv
 
 bench: venv
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# the generated project's uv.lock, one per python_version (templates/); UPGRADE=1 for the newest
+lock: venv
+	$(BIN)/python scripts/lock.py $(if $(UPGRADE),--upgrade) $(LOCK_ARGS)
 
 # data in git vs DVC: repository size after ten retraining PRs at 1M rows, and dvc pull's time
 bench-dvc: venv

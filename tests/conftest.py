@@ -19,8 +19,10 @@ def bake(cookies, **answers):
 
 
 def project_env(project: Path) -> dict[str, str]:
-    """Run a baked project's code from its source tree, with the template's environment."""
-    return {**os.environ, "PYTHONPATH": str(project / "src")}
+    """Run a baked project's code from its source tree, with the template's environment (whose
+    bin/ holds the uv that a baked project's `champion` calls, as setup-uv provides it in CI)."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return {**os.environ, "PYTHONPATH": str(project / "src"), "PATH": path}
 
 
 def run_cli(project: Path, package: str, *args: str, check: bool = True):

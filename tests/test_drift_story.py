@@ -83,7 +83,7 @@ def test_a_fuel_shock_is_found_and_retraining_repairs_the_model(cookies, tmp_pat
     assert done.returncode == 0, done.stderr
 
     found = json.loads((project / "reports/drift/drift.json").read_text())
-    assert output.read_text() == "drift=true\n"
+    assert output.read_text() == "drift=true\nlabelled=true\n"
     assert done.stdout.startswith("**Drift: yes**")
     assert found["drifted_columns"] == ["fuel_price"]
     assert found["performance"]["decayed"] is True

@@ -125,7 +125,11 @@ def test_reading_a_step_that_does_not_exist_is_an_error(tmp_path, repo):
 
 def test_a_skipped_steps_outputs_are_empty_as_on_github(tmp_path, repo):
     steps = [
-        {"id": "app", "if": "vars.APP_ID != ''", "run": 'echo "token=t" >> "$GITHUB_OUTPUT"'},
+        {
+            "id": "app",
+            "if": "vars.APP_CLIENT_ID != ''",
+            "run": 'echo "token=t" >> "$GITHUB_OUTPUT"',
+        },
         {
             "id": "pick",
             "env": {"HAS": "${{ steps.app.outputs.token != '' }}"},
@@ -133,7 +137,7 @@ def test_a_skipped_steps_outputs_are_empty_as_on_github(tmp_path, repo):
         },
     ]
     assert runner(tmp_path, repo, steps).run_job("job").step("pick").outputs == {"has": "false"}
-    with_app = runner(tmp_path, repo, steps, run_id=2, variables={"APP_ID": "7"})
+    with_app = runner(tmp_path, repo, steps, run_id=2, variables={"APP_CLIENT_ID": "7"})
     assert with_app.run_job("job").step("pick").outputs == {"has": "true"}
 
 
@@ -258,3 +262,26 @@ def test_the_payloads_are_vendored_in_this_repository_with_their_licence():
     shared = '"sha' + 'red"'  # split so that this file does not match itself
     for test_file in [*root.glob("tests/*.py"), root / "Makefile"]:
         assert shared not in test_file.read_text(), f"{test_file.name} reads ../shared"
+
+
+def test_checkout_fetches_fetch_depth_commits_as_actions_checkout_does(tmp_path, repo):
+    root, first = repo
+    (root / "hello.txt").write_text("again\n")
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qam", "second"],
+        cwd=root,
+        check=True,
+    )
+    second = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    parent = {
+        "id": "parent",
+        "run": 'sha=$(git rev-parse HEAD^1)\necho "sha=$sha" >> "$GITHUB_OUTPUT"',
+    }
+    shallow = [{"uses": "actions/checkout@abc"}, parent]
+    job = runner(tmp_path, (root, second), shallow).run_job("job", check=False)
+    assert job.step("parent").outcome == "failure"  # the default depth is 1
+    deep = [{"uses": "actions/checkout@abc", "with": {"fetch-depth": 2}}, parent]
+    job = runner(tmp_path, (root, second), deep, run_id=2).run_job("job")
+    assert job.step("parent").outputs == {"sha": first}

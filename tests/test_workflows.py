@@ -146,6 +146,33 @@ def test_every_workflow_is_least_privilege_bounded_and_never_pull_request_target
                     assert step["with"]["persist-credentials"] is False, f"{path.name}:{name}"
 
 
+def test_only_pull_request_runs_cancel_each_other(baked):
+    for root in (baked, TEMPLATE):
+        for path in root.glob(".github/workflows/*.yml"):
+            concurrency = yaml.safe_load(path.read_text())["concurrency"]
+            cancel = concurrency["cancel-in-progress"]
+            events = yaml.safe_load(path.read_text())[True]
+            if cancel is False:
+                continue
+            assert events == {"pull_request": {"branches": ["main"]}} or cancel == (
+                "${{ github.event_name == 'pull_request' }}"
+            ), f"{path}: cancels runs of {list(events)}"
+            if len(events) > 1:
+                assert "github.event_name" in concurrency["group"], path
+
+
+def test_codeowners_says_an_organisation_must_be_replaced_by_a_team(baked):
+    owners = (baked / ".github/CODEOWNERS").read_text()
+    assert "@org/team" in owners and "never an organisation" in owners
+    assert "### Code owners" in (baked / "README.md").read_text()
+
+
+def test_ci_lints_with_the_exact_ruff_the_project_pins(baked):
+    text = (baked / "pyproject.toml").read_text()
+    [pin] = [line for line in text.splitlines() if line.startswith("dev = ")]
+    assert re.search(r'"ruff==\d+\.\d+\.\d+"', pin), pin  # ruff's format changes between versions
+
+
 def job_permissions(project: Path, workflow: str) -> dict[str, dict]:
     jobs = yaml.safe_load((project / ".github/workflows" / workflow).read_text())["jobs"]
     return {name: job["permissions"] for name, job in jobs.items()}
@@ -165,7 +192,7 @@ def test_only_the_jobs_that_write_may_write(baked):
         {"pr.yml:model-report", "release.yml:build", "drift.yml:drift"} if dvc else set()
     )
     assert job_permissions(baked, "comment.yml") == {
-        "post": {"actions": "read", "pull-requests": "write"}
+        "post": {"actions": "read", "contents": "read", "pull-requests": "write"}
     }
     release = job_permissions(baked, "release.yml")
     assert [job for job, p in release.items() if p.get("packages") == "write"] == ["push"]
@@ -180,12 +207,29 @@ def test_only_the_jobs_that_write_may_write(baked):
     assert setups and all(s["with"]["cache"] == "false" for s in setups)  # no cache on release
 
 
-def test_the_comment_workflow_runs_nothing_from_the_pull_request(baked):
+def test_the_comment_workflow_runs_only_the_default_branchs_code(baked):
     comment = yaml.safe_load((baked / ".github/workflows/comment.yml").read_text())
     assert list(comment[True]) == ["workflow_run"]
     steps = comment["jobs"]["post"]["steps"]
-    assert not [s for s in steps if "checkout" in s.get("uses", "") or "setup" in s.get("uses", "")]
+    [checkout] = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["ref"] == "${{ github.event.repository.default_branch }}"
+    [download] = [s for s in steps if s.get("uses", "").startswith("actions/download-artifact@")]
+    assert download["with"]["name"] == "model-report-data"  # report.json: data, not markdown
+    assert download["with"]["path"].startswith("${{ runner.temp }}")  # beside, not in, the code
+    assert steps.index(checkout) < steps.index(download)
     assert MARKER.replace("demand-forecast", baked.name) in comment["jobs"]["post"]["env"]["MARKER"]
+
+
+def test_each_job_may_make_the_api_calls_its_steps_make(baked):
+    drift = yaml.safe_load((baked / ".github/workflows/drift.yml").read_text())["jobs"]["drift"]
+    steps = {s.get("id"): s for s in drift["steps"]}
+    needed = {"contents": "write", "pull-requests": "write", "issues": "write"}  # issues: labels
+    assert steps["cpr"]["with"]["labels"] and drift["permissions"] == needed
+    app = steps["app"]["with"]
+    assert {
+        k.removeprefix("permission-"): v for k, v in app.items() if "permission-" in k
+    } == needed
+    assert "client-id" in app and "app-id" not in app  # app-id is deprecated in v3
 
 
 def test_the_release_pushes_only_an_image_that_passed_the_smoke_test(baked):
@@ -257,7 +301,9 @@ def commit_change(root: Path, branch: str, path: str, old: str, new: str) -> str
     return sha
 
 
-def open_pull(state: Path, number: int, owner: str, branch: str, head: str, base: str) -> None:
+def open_pull(
+    state: Path, number: int, owner: str, branch: str, head: str, base: str, into: str = "main"
+) -> None:
     """GitHub's side of the story: the pull request exists."""
     record = github_record(state)
     record["pulls"].append(
@@ -265,47 +311,165 @@ def open_pull(state: Path, number: int, owner: str, branch: str, head: str, base
             "number": number,
             "state": "open",
             "head": {"ref": branch, "sha": head, "repo": {"owner": {"login": owner}}},
-            "base": {"ref": "main", "sha": base},
+            "base": {"ref": into, "sha": base},
         }
     )
     state.mkdir(parents=True, exist_ok=True)
     (state / "github.json").write_text(json.dumps(record))
 
 
+def pull_merge_ref(root: Path, number: int, branch: str) -> str:
+    """GitHub's refs/pull/N/merge: the PR branch merged (--no-ff) into main's current tip."""
+    git(root, "checkout", "--quiet", "--detach", "main")
+    git(root, "merge", "--quiet", "--no-ff", "-m", f"Merge {branch} into main", branch)
+    sha = git(root, "rev-parse", "HEAD")
+    git(root, "update-ref", f"refs/pull/{number}/merge", sha)
+    git(root, "checkout", "--quiet", "main")
+    return sha
+
+
 def pr_then_comment(root: Path, state: Path, pr_event: dict, run_id: int):
     """The pr workflow on the pull_request event, then comment.yml on its workflow_run event."""
     project = root / ".github" / "workflows"
+    merge = pull_merge_ref(root, pr_event["number"], pr_event["pull_request"]["head"]["ref"])
     pr = Runner(
         project / "pr.yml",
         repo=root,
         event_name="pull_request",
         event=pr_event,
-        sha=pr_event["pull_request"]["head"]["sha"],
+        sha=merge,
         state=state,
         run_id=run_id,
         ref=f"refs/pull/{pr_event['number']}/merge",
         repository=REPOSITORY,
     ).run_job("model-report", check=False)
-    assert pr.step("Upload the comment body").outcome == "success", pr.logs()
+    assert pr.step("Upload the report data for the comment").outcome == "success", pr.logs()
     assert pr.summary.startswith(MARKER)
-    comment = Runner(
-        project / "comment.yml",
+    return pr, comment_run(root, state, pr_event, run_id, pr.status)
+
+
+def comment_run(
+    root: Path, state: Path, pr_event: dict, run_id: int, conclusion: str, check: bool = True
+):
+    """comment.yml on the workflow_run event of pr run `run_id`."""
+    return Runner(
+        root / ".github/workflows/comment.yml",
         repo=root,
         event_name="workflow_run",
         event=workflow_run_event(
-            pr_event=pr_event, run_id=run_id, conclusion=pr.status, repository=REPOSITORY
+            pr_event=pr_event, run_id=run_id, conclusion=conclusion, repository=REPOSITORY
         ),
         sha=git(root, "rev-parse", "main"),
         state=state,
         run_id=run_id + 1,
         repository=REPOSITORY,
-    ).run_job("post")
-    return pr, comment
+    ).run_job("post", check=check)
 
 
 needs_pr_loop = pytest.mark.skipif(
     not cli_has("champion", "compare"), reason="champion/compare are not in the CLI yet"
 )
+
+
+# ---------------------------------------------------------------- comment.yml alone, staged report
+
+INCOMPLETE = {"status": "incomplete", "failed": "training", "validation": None}
+
+
+def staged_pull(remote: Path, state: Path, number: int, run_id: int, report: dict | str | None):
+    """An open PR and its finished pr run `run_id`, which uploaded `report` (None: nothing)."""
+    head = commit_change(remote, f"b{number}", "params.yaml", "seed: 42", f"seed: {number}")
+    base = git(remote, "rev-parse", "main")
+    open_pull(state, number, "octo-org", f"b{number}", head, base)
+    if report is not None:
+        folder = state / "artifacts" / str(run_id) / "model-report-data"
+        folder.mkdir(parents=True)
+        text = report if isinstance(report, str) else json.dumps(report)
+        (folder / "report.json").write_text(text)
+    return pull_request_event(
+        number=number, base_sha=base, head_sha=head, head_ref=f"b{number}", repository=REPOSITORY
+    )
+
+
+def bot_comments(state: Path, number: int) -> list[dict]:
+    return [
+        c
+        for c in github_record(state)["comments"]
+        if c["issue"] == number and c["user"]["login"] == "github-actions[bot]"
+    ]
+
+
+def test_a_marker_comment_posted_by_someone_else_is_never_edited(remote, tmp_path):
+    state = tmp_path / "state"
+    event = staged_pull(remote, state, 6, 1000, INCOMPLETE)
+    record = github_record(state)
+    spoof = {
+        "id": 1,
+        "issue": 6,
+        "body": f"{MARKER}\n## ✅ Gate passed, merge me",
+        "edits": 0,
+        "user": {"login": "mallory", "type": "User"},
+    }
+    record["comments"].append(spoof)
+    (state / "github.json").write_text(json.dumps(record))
+    comment_run(remote, state, event, 1000, "failure")
+    comment_run(remote, state, event, 1000, "failure")
+    assert github_record(state)["comments"][0] == spoof
+    [ours] = bot_comments(state, 6)
+    assert ours["body"].startswith(f"{MARKER}\n\n## ❌ No model report: training failed")
+    assert ours["edits"] == 1  # the second run updated the bot's own comment
+
+
+def test_an_oversize_report_artifact_is_refused_before_download(remote, tmp_path):
+    state = tmp_path / "state"
+    event = staged_pull(remote, state, 7, 1100, "x" * 1_000_001)
+    post = comment_run(remote, state, event, 1100, "success", check=False)
+    assert post.status == "failure"
+    assert post.step("artifact").outcome == "failure"
+    assert "at most 1000000" in post.step("artifact").log
+    assert "Download the report's data" not in post.ran()
+    assert github_record(state)["comments"] == []
+
+
+def test_a_long_report_is_cut_below_githubs_limit_with_a_link_to_the_run(remote, tmp_path):
+    state = tmp_path / "state"
+    long = {**INCOMPLETE, "validation": "row 17: price must be > 0\n" * 8000}  # 208 kB
+    event = staged_pull(remote, state, 8, 1200, long)
+    comment_run(remote, state, event, 1200, "failure")
+    [posted] = bot_comments(state, 8)
+    assert len(posted["body"]) < 65_536
+    url = f"https://github.com/{REPOSITORY}/actions/runs/1200"
+    assert posted["body"].rstrip().endswith(f"the full report is in the run: {url}")
+
+
+def test_nothing_is_posted_without_a_report_or_when_the_head_moved_on(remote, tmp_path):
+    state = tmp_path / "state"
+    event = staged_pull(remote, state, 9, 1300, None)
+    post = comment_run(remote, state, event, 1300, "failure")
+    assert post.status == "success" and "uploaded no model report" in post.step("artifact").log
+    event = staged_pull(remote, state, 10, 1400, INCOMPLETE)
+    moved = {
+        **event,
+        "pull_request": {
+            **event["pull_request"],
+            "head": {**event["pull_request"]["head"], "sha": "f" * 40},
+        },
+    }
+    post = comment_run(remote, state, moved, 1400, "failure")
+    assert post.status == "success" and "has moved on" in post.step("pr").log
+    assert "Post or update the one model-report comment" not in post.ran()
+    skipped = comment_run(remote, state, event, 1400, "cancelled")
+    assert skipped.status == "skipped"
+    assert github_record(state)["comments"] == []
+
+
+def test_the_comment_goes_to_the_pull_request_into_the_default_branch(remote, tmp_path):
+    state = tmp_path / "state"
+    event = staged_pull(remote, state, 12, 1500, INCOMPLETE)
+    head, base = event["pull_request"]["head"]["sha"], event["pull_request"]["base"]["sha"]
+    open_pull(state, 11, "octo-org", "b12", head, base, into="release")  # same branch, other base
+    comment_run(remote, state, event, 1500, "failure")
+    assert [c["issue"] for c in github_record(state)["comments"]] == [12]
 
 
 @pytest.mark.slow
@@ -327,6 +491,42 @@ def test_a_pull_request_gets_one_comment_updated_in_place(remote, tmp_path):
     updated = require_comment(state, 2, MARKER)
     assert (updated["id"], updated["edits"]) == (first["id"], 1)
     assert len(github_record(state)["comments"]) == 1
+
+
+@pytest.mark.slow
+@needs_pr_loop
+def test_the_champion_is_main_as_github_merged_the_pull_request_not_a_stale_base(remote, tmp_path):
+    # main moves on after the branch was made: event.pull_request.base.sha still names the old
+    # tip, GitHub's test merge is against the new one, and the champion must be the new one.
+    state, stale = tmp_path / "state", git(remote, "rev-parse", "main")
+    head = commit_change(remote, "tune", "params.yaml", "seed: 42", "seed: 7")
+    tip = commit_change(remote, "main", "README.md", "Every change", "Each change")
+    open_pull(state, 5, "octo-org", "tune", head, tip)
+    event = pull_request_event(
+        number=5, base_sha=stale, head_sha=head, head_ref="tune", repository=REPOSITORY
+    )
+    pr, _ = pr_then_comment(remote, state, event, run_id=150)
+    report = json.loads((pr.workspace / "reports/compare/report.json").read_text())
+    assert report["champion"]["commit"] == tip != stale
+    assert report["runs"]["this_pr"]["git"]["commit"] == git(
+        remote, "rev-parse", "refs/pull/5/merge"
+    )
+
+
+@pytest.mark.slow
+def test_a_step_that_crashes_still_gets_a_comment_saying_which(remote, tmp_path):
+    state, base = tmp_path / "state", git(remote, "rev-parse", "main")
+    head = commit_change(remote, "broken", "params.yaml", "name: gradient_boosting", "name: nope")
+    open_pull(state, 14, "octo-org", "broken", head, base)
+    event = pull_request_event(
+        number=14, base_sha=base, head_sha=head, head_ref="broken", repository=REPOSITORY
+    )
+    pr, _ = pr_then_comment(remote, state, event, run_id=160)
+    assert pr.status == "failure"
+    assert pr.step("train").outcome == "failure" and pr.step("compare").outcome == "skipped"
+    body = require_comment(state, 14, MARKER)["body"]
+    assert "## ❌ No model report: training failed" in body
+    assert f"https://github.com/{REPOSITORY}/actions/runs/160" in body
 
 
 BAD_PRICE = (",city_centre,bakery,2.5,", ",city_centre,bakery,-2.5,")
@@ -387,28 +587,100 @@ def test_invalid_data_in_a_pull_request_is_reported_and_fails_the_check(remote, 
 @pytest.mark.skipif(not cli_has("bento", "card"), reason="bento/card are not in the CLI yet")
 def test_a_push_to_main_builds_smoke_tests_pushes_and_releases(remote, tmp_path):
     state, sha = tmp_path / "state", git(remote, "rev-parse", "main")
+    renamed = "Octo-Org/Demand-Forecast"  # the repository's name now, not the one baked in
     runner = Runner(
         remote / ".github/workflows/release.yml",
         repo=remote,
         event_name="push",
-        event=push_event(before="0" * 40, after=sha, repository=REPOSITORY),
+        event=push_event(before="0" * 40, after=sha, repository=renamed),
         sha=sha,
         state=state,
         run_id=500,
-        repository=REPOSITORY,
+        repository=renamed,
     )
     jobs = runner.run()
     assert {name: job.status for name, job in jobs.items()} == dict.fromkeys(jobs, "success")
     docker = json.loads((state / "docker.json").read_text())
-    image = f"ghcr.io/your-github-user/demand-forecast:{sha}"
+    image = f"ghcr.io/octo-org/demand-forecast:{sha}"
     assert docker["pushed"] == [image, image.replace(sha, "latest")]
     commands = [call[0] for call in docker["calls"]]
     assert commands.index("run") < commands.index("save") < commands.index("push")
     response = json.loads((jobs["build"].workspace / "smoke-response.json").read_text())
     assert response
     release = github_record(state)["releases"]
-    assert [r["tag"] for r in release] == [f"model-{sha[:12]}"]
+    assert [(r["tag"], r["latest"]) for r in release] == [(f"model-{sha[:12]}", "true")]
     assert release[0]["notes-file"].strip()
+
+    # main moves on; then the old run's push and release jobs are re-run (same run id, the
+    # build job's outputs kept, as GitHub re-runs failed jobs): the release is updated, not
+    # refused, and :latest is not moved back to the older model.
+    commit_change(remote, "main", "README.md", "Every change", "Each change")
+    rerun = Runner(
+        remote / ".github/workflows/release.yml",
+        repo=remote,
+        event_name="push",
+        event=push_event(before="0" * 40, after=sha, repository=renamed),
+        sha=sha,
+        state=state,
+        run_id=500,
+        repository=renamed,
+    )
+    rerun.job_outputs = runner.job_outputs
+    assert rerun.run_job("push").status == rerun.run_job("release").status == "success"
+    docker = json.loads((state / "docker.json").read_text())
+    assert docker["pushed"] == [image, image.replace(sha, "latest"), image]
+    [release] = github_record(state)["releases"]
+    assert release["edits"] == 1
+
+
+def test_a_release_is_made_from_main_only(remote, tmp_path):
+    from workflow_harness import dispatch_event
+
+    sha = git(remote, "rev-parse", "main")
+    jobs = Runner(
+        remote / ".github/workflows/release.yml",
+        repo=remote,
+        event_name="workflow_dispatch",
+        event=dispatch_event(inputs={}, repository=REPOSITORY) | {"ref": "refs/heads/experiment"},
+        sha=sha,
+        state=tmp_path / "state",
+        run_id=550,
+        ref="refs/heads/experiment",
+        repository=REPOSITORY,
+    ).run()
+    assert {name: job.status for name, job in jobs.items()} == dict.fromkeys(jobs, "skipped")
+
+
+def test_the_release_is_guarded_and_ignores_incoming_data(baked):
+    release = yaml.safe_load((baked / ".github/workflows/release.yml").read_text())
+    assert release[True]["push"]["paths-ignore"] == ["data/incoming/**"]
+    for name, job in release["jobs"].items():
+        assert job["if"] == "github.ref == 'refs/heads/main'", name
+    assert release["jobs"]["push"]["environment"] == release["jobs"]["release"]["environment"]
+    assert release["jobs"]["push"]["environment"] == "production"
+    assert "buildx" not in (baked / ".github/workflows/release.yml").read_text()
+
+
+def test_another_registry_logs_in_with_the_registry_secrets(tmp_path):
+    project = Path(
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            output_dir=str(tmp_path),
+            extra_context={"container_registry": "registry.example.com:5000"},
+        )
+    )
+    text = (project / ".github/workflows/release.yml").read_text()
+    jobs = yaml.safe_load(text)["jobs"]
+    [login] = [s for s in jobs["push"]["steps"] if "login-action" in s.get("uses", "")]
+    assert login["with"] == {
+        "registry": "registry.example.com:5000",
+        "username": "${{ secrets.REGISTRY_USERNAME }}",
+        "password": "${{ secrets.REGISTRY_PASSWORD }}",
+    }
+    assert 'echo "image=registry.example.com:5000/${GITHUB_REPOSITORY,,}"' in text
+    done = tool(str(BIN / "actionlint"), ".github/workflows/release.yml", cwd=project)
+    assert done.returncode == 0, done.stdout
 
 
 def drift_run(remote: Path, state: Path, run_id: int, current: str):
@@ -465,6 +737,29 @@ def test_drift_opens_one_retraining_pull_request_and_updates_it(remote, tmp_path
     assert git(remote, "rev-parse", "retrain/drift") != branch
     assert git(remote, "branch", "--list", "retrain/*").split() == ["retrain/drift"]
     assert "started by hand" in second.summary
+    why = json.loads(git(remote, "show", "retrain/drift:data/retrain.json"))["why"]
+    assert why["drift"] is True and why["reasons"]  # retrain was given --drift
+    assert "60 days without" in second.summary
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not cli_has("drift", "retrain"), reason="drift/retrain are not in the CLI yet")
+def test_drift_in_unlabelled_data_is_reported_and_the_run_stays_green(remote, tmp_path):
+    import pandas as pd
+
+    current = add_incoming(remote, "fuel-shock", 0, "unlabelled.csv")
+    frame = pd.read_csv(remote / current)
+    frame.drop(columns=["units_sold", "high_demand"]).to_csv(remote / current, index=False)
+    git(remote, "commit", "--quiet", "-am", "without outcomes")
+    run = drift_run(remote, tmp_path / "state", 850, current)
+    assert run.status == "success"
+    assert (run.step("drift").outputs["drift"], run.step("drift").outputs["labelled"]) == (
+        "true",
+        "false",
+    )
+    assert "Drifted; label the recent data to retrain" in run.summary
+    assert run.step("cpr").outcome == "skipped"
+    assert github_record(tmp_path / "state")["pulls"] == []
 
 
 @pytest.mark.slow
@@ -485,7 +780,15 @@ def test_no_drift_means_no_pull_request_and_a_summary_that_says_so(remote, tmp_p
 def test_with_an_app_configured_the_retraining_pr_uses_the_app_token(remote, tmp_path):
     from workflow_harness import dispatch_event
 
-    current = add_incoming(remote, "fuel-shock", 0, "shock.csv")
+    # the scheduled run reads params.yaml's data.incoming, here moved to data/recent
+    params = remote / "params.yaml"
+    params.write_text(
+        params.read_text().replace("incoming: data/incoming", "incoming: data/recent")
+    )
+    add_incoming(remote, "fuel-shock", 0, "shock.csv")
+    (remote / "data/recent").mkdir()
+    git(remote, "mv", "data/incoming/shock.csv", "data/recent/shock.csv")
+    git(remote, "commit", "--quiet", "-am", "recent data lives in data/recent")
     run = Runner(
         remote / ".github/workflows/drift.yml",
         repo=remote,
@@ -496,10 +799,11 @@ def test_with_an_app_configured_the_retraining_pr_uses_the_app_token(remote, tmp
         run_id=900,
         repository=REPOSITORY,
         secrets={"APP_PRIVATE_KEY": "key"},
-        variables={"APP_ID": "12"},
+        variables={"APP_CLIENT_ID": "Iv23liExample"},
     )
-    del current  # the scheduled run reads its default, data/incoming
     job = run.run_job("drift")
+    drift = json.loads((job.workspace / "reports/drift/drift.json").read_text())
+    assert drift["current"]["location"].endswith("data/recent")
     assert job.step("body").outputs["token"] == "app"
     pull = github_record(tmp_path / "state")["pulls"][0]
     assert pull["token"] == "ghs_app_token_from_harness"

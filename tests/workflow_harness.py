@@ -287,6 +287,7 @@ class Runner:
         self.secrets = {"GITHUB_TOKEN": "ghs_harness", **(secrets or {})}
         self.variables = variables or {}
         self.bin = state / "bin"
+        self.job_outputs: dict[str, dict[str, str]] = {}  # the `needs` context of later jobs
         install_command_stand_ins(self.bin, state)
         self.event_path = state / f"event-{run_id}.json"
         self.event_path.write_text(json.dumps(event))
@@ -295,8 +296,7 @@ class Runner:
         """Run every job in file order; a job whose `needs` did not succeed is skipped."""
         results: dict[str, JobRun] = {}
         for job_id, job in self.workflow["jobs"].items():
-            needs = job.get("needs", [])
-            needs = [needs] if isinstance(needs, str) else needs
+            needs = as_list(job.get("needs", []))
             if any(results[need].status != "success" for need in needs):
                 results[job_id] = JobRun(job_id, "skipped", [], "", self.state)
                 continue
@@ -312,6 +312,7 @@ class Runner:
         if "if" in job and not truthy(context.condition(job["if"])):
             return JobRun(job_id, "skipped", [], "", workspace)
         result = context.run_steps()
+        self.job_outputs[job_id] = context.evaluate_mapping(job.get("outputs", {}), context.env)
         if check and result.status != "success":
             raise HarnessError(f"job {job_id} failed:\n{result.logs()}")
         return result
@@ -329,10 +330,12 @@ class Runner:
             "GITHUB_SHA": self.sha,
             "GITHUB_REF": self.ref,
             "GITHUB_REPOSITORY": self.repository,
+            "GITHUB_SERVER_URL": "https://github.com",
             "GITHUB_REPOSITORY_OWNER": self.repository.split("/")[0],
             "GITHUB_RUN_ID": str(self.run_id),
             "GITHUB_ACTOR": "harness",
             "HARNESS_STATE": str(self.state),
+            "HARNESS_REPO": str(self.repo),  # what the `gh` stand-in answers branch lookups from
             "HARNESS_PYTHON": sys.executable,
             "BENTOML_HOME": str(self.state / "bentoml"),
         }
@@ -365,6 +368,7 @@ class JobContext:
             "sha": runner.sha,
             "ref": runner.ref,
             "repository": runner.repository,
+            "server_url": "https://github.com",
             "repository_owner": runner.repository.split("/")[0],
             "run_id": str(runner.run_id),
             "actor": "harness",
@@ -381,6 +385,10 @@ class JobContext:
             if self.action_inputs is not None
             else runner.event.get("inputs") or {},
             "runner": {"temp": str(self.temp), "os": "Linux"},
+            "needs": {
+                need: {"outputs": runner.job_outputs.get(need, {})}
+                for need in as_list(self.job.get("needs", []))
+            },
         }
 
     def functions(self) -> dict[str, Callable]:
@@ -515,6 +523,11 @@ class JobContext:
         )
 
 
+def as_list(value: str | list[str]) -> list[str]:
+    """`needs: build` and `needs: [build]` alike."""
+    return [value] if isinstance(value, str) else list(value)
+
+
 def parse_key_values(text: str) -> dict[str, str]:
     """GITHUB_OUTPUT / GITHUB_ENV syntax: name=value lines and name<<DELIMITER blocks."""
     values, lines = {}, iter(text.splitlines())
@@ -570,11 +583,28 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def checkout(use: Use) -> dict:
-    """A clone of the test's repository at the event's commit, as actions/checkout makes."""
+    """A clone of the test's repository at the event's commit, as actions/checkout makes.
+
+    Like the action it fetches `fetch-depth` commits (default 1; 0 = all history) of the one
+    commit it checks out: `ref` when given, else the event's GITHUB_SHA, which on a pull request
+    is GitHub's test merge commit (refs/pull/N/merge). A step that needs an older commit than
+    the depth allows fails here as it would on GitHub.
+    """
     workspace, runner = use.job.workspace, use.job.runner
-    git(workspace, "clone", "--quiet", "--no-checkout", str(runner.repo), ".")
+    depth = int(use.inputs.get("fetch-depth", "1") or "1")
+    shallow = ["--depth", str(depth)] if depth else []
+    git(workspace, "clone", "--quiet", "--no-checkout", *shallow, runner.repo.as_uri(), ".")
     ref = use.inputs.get("ref") or runner.sha
-    git(workspace, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", ref)
+    git(workspace, "fetch", "--quiet", *shallow, "origin", ref)
+    git(
+        workspace,
+        "-c",
+        "advice.detachedHead=false",
+        "checkout",
+        "--quiet",
+        "--detach",
+        "FETCH_HEAD",
+    )
     if use.inputs.get("persist-credentials", "true") != "false":
         use.record("persisted-credentials", {"ref": ref})
     return {"commit": ref}
@@ -616,9 +646,25 @@ def download_artifact(use: Use) -> dict:
 
 
 def app_token(use: Use) -> dict:
-    if not use.inputs.get("app-id") or not use.inputs.get("private-key"):
-        raise StepFailed("create-github-app-token: app-id and private-key are required")
+    """create-github-app-token v3: `client-id` (`app-id` is deprecated) and `private-key`."""
+    if "app-id" in use.inputs:
+        raise StepFailed("create-github-app-token: app-id is deprecated, use client-id")
+    if not use.inputs.get("client-id") or not use.inputs.get("private-key"):
+        raise StepFailed("create-github-app-token: client-id and private-key are required")
+    permissions = {k: v for k, v in use.inputs.items() if k.startswith("permission-")}
+    use.record("app-token", {"permissions": permissions})
     return {"token": "ghs_app_token_from_harness"}
+
+
+def token_permissions(use: Use, token: str) -> dict[str, str]:
+    """What `token` may do: the job's permissions for GITHUB_TOKEN, the App's for its token."""
+    if token == use.job.runner.secrets["GITHUB_TOKEN"]:
+        return use.job.job.get("permissions", {})
+    if token == "ghs_app_token_from_harness":
+        log = json.loads((use.state / "actions.json").read_text())
+        granted = [entry["permissions"] for entry in log if entry["kind"] == "app-token"][-1]
+        return {k.removeprefix("permission-"): v for k, v in granted.items()}
+    return {"contents": "write", "pull-requests": "write", "issues": "write"}  # a PAT: its owner's
 
 
 def docker_login(use: Use) -> dict:
@@ -629,11 +675,6 @@ def docker_login(use: Use) -> dict:
     state = docker_state(use.state)
     state["logins"].append(use.inputs.get("registry", "docker.io"))
     save_docker_state(use.state, state)
-    return {}
-
-
-def recorded_no_op(use: Use) -> dict:
-    use.record("no-op", {"inputs": use.inputs})
     return {}
 
 
@@ -704,6 +745,13 @@ def create_pull_request(use: Use) -> dict:
 
     if not use.inputs.get("token"):
         raise StepFailed("create-pull-request: no token")
+    granted = token_permissions(use, use.inputs["token"])
+    needed = {"contents": "write", "pull-requests": "write"}
+    if use.inputs.get("labels", "").strip():
+        needed["issues"] = "write"  # POST /repos/{owner}/{repo}/issues/{number}/labels
+    missing = {k: v for k, v in needed.items() if granted.get(k) != v}
+    if missing:
+        raise StepFailed(f"Resource not accessible by integration: the token lacks {missing}")
     workspace, branch = use.job.workspace, use.inputs["branch"]
     paths = [p.strip() for p in use.inputs.get("add-paths", ".").splitlines() if p.strip()]
     base = git(workspace, "rev-parse", "HEAD")
@@ -780,7 +828,6 @@ STAND_INS: dict[str, Callable[[Use], dict | None]] = {
     "actions/download-artifact": download_artifact,
     "actions/create-github-app-token": app_token,
     "peter-evans/create-pull-request": create_pull_request,
-    "docker/setup-buildx-action": recorded_no_op,
     "docker/login-action": docker_login,
 }
 
@@ -830,6 +877,7 @@ def workflow_run_event(*, pr_event: dict, run_id: int, conclusion: str, reposito
     run = event["workflow_run"]
     run.update(
         id=run_id,
+        html_url=f"https://github.com/{repository}/actions/runs/{run_id}",
         name="pr",
         event="pull_request",
         conclusion=conclusion,
@@ -845,7 +893,7 @@ def workflow_run_event(*, pr_event: dict, run_id: int, conclusion: str, reposito
         listed.update(number=pr["number"])
         listed["head"].update(ref=pr["head"]["ref"], sha=pr["head"]["sha"])
         listed["base"].update(ref="main", sha=pr["base"]["sha"])
-    event["repository"]["full_name"] = repository
+    event["repository"].update(full_name=repository, default_branch="main")
     return event
 
 

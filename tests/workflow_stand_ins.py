@@ -96,7 +96,12 @@ def route(data: dict, method: str, path: list[str], fields: dict[str, str]):
                 not fields.get("head")
                 or (pr["head"]["repo"]["owner"]["login"], pr["head"]["ref"]) == (owner, branch)
             )
+            and (not fields.get("base") or pr["base"]["ref"] == fields["base"])
         ]
+    if method == "GET" and len(path) == 2 and path[0] == "branches":
+        return {"name": path[1], "commit": {"sha": branch_tip(path[1])}}
+    if method == "GET" and len(path) == 4 and path[:2] == ["actions", "runs"]:
+        return run_artifacts(path[2], fields.get("name"))
     if method == "GET" and len(path) == 3 and path[0] == "commits" and path[2] == "pulls":
         return [
             pr for pr in data["pulls"] if path[1] in (pr.get("merge_commit_sha"), pr["head"]["sha"])
@@ -113,6 +118,7 @@ def route(data: dict, method: str, path: list[str], fields: dict[str, str]):
                 "issue": number,
                 "body": fields["body"],
                 "edits": 0,
+                "user": token_user(),
             }
             data["next_comment"] += 1
             data["comments"].append(comment)
@@ -120,24 +126,74 @@ def route(data: dict, method: str, path: list[str], fields: dict[str, str]):
     if method == "PATCH" and len(path) == 3 and path[:2] == ["issues", "comments"]:
         for comment in data["comments"]:
             if comment["id"] == int(path[2]):
+                if comment["user"] != token_user():
+                    fail("gh: Forbidden (HTTP 403): only the author may edit a comment here")
                 comment["body"] = fields["body"]
                 comment["edits"] += 1
                 return comment
     fail(f"gh stand-in: no route for {method} {'/'.join(path)}")
 
 
+def token_user() -> dict:
+    """Who the token acts as: GITHUB_TOKEN is the github-actions[bot] App."""
+    return {"login": "github-actions[bot]", "type": "Bot"}
+
+
+def run_artifacts(run_id: str, name: str | None) -> dict:
+    """GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts, from the harness's store."""
+    root = Path(os.environ["HARNESS_STATE"]) / "artifacts" / run_id
+    artifacts = [
+        {
+            "name": folder.name,
+            "size_in_bytes": sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()),
+            "expired": False,
+        }
+        for folder in sorted(root.iterdir() if root.is_dir() else [])
+        if name in (None, folder.name)
+    ]
+    return {"total_count": len(artifacts), "artifacts": artifacts}
+
+
+def branch_tip(branch: str) -> str:
+    """Where `branch` of the test's repository is now (HARNESS_REPO plays GitHub's copy)."""
+    done = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+        cwd=os.environ["HARNESS_REPO"],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        fail(f"gh: Branch not found (HTTP 404) {branch}")
+    return done.stdout.strip()
+
+
 def gh_release(args: list[str]) -> None:
-    if args[0] != "create":
-        fail(f"gh stand-in: release {args[0]} is not supported")
+    """`gh release create|view|edit TAG [--flag value | --flag=value]...`."""
     state_dir = Path(os.environ["HARNESS_STATE"])
     data = github_state(state_dir)
-    release, iterator = {"tag": args[1]}, iter(args[2:])
+    command, tag, flags = args[0], args[1], {}
+    iterator = iter(args[2:])
     for arg in iterator:
-        value = next(iterator)
-        release[arg.lstrip("-")] = Path(value).read_text() if arg == "--notes-file" else value
-    if any(r["tag"] == release["tag"] for r in data["releases"]):
-        fail(f"a release with tag {release['tag']} already exists")
-    data["releases"].append(release)
+        name, _, value = arg.partition("=")
+        value = value if "=" in arg else next(iterator)
+        key = name.lstrip("-")
+        flags[key] = Path(value).read_text() if key == "notes-file" else value
+    found = [r for r in data["releases"] if r["tag"] == tag]
+    if command == "view":
+        if not found:
+            fail("release not found")
+        print(json.dumps(found[0]))
+        return
+    if command == "edit":
+        if not found:
+            fail("release not found")
+        found[0].update(flags, edits=found[0].get("edits", 0) + 1)
+    elif command == "create":
+        if found:
+            fail(f"a release with tag {tag} already exists")
+        data["releases"].append({"tag": tag, **flags})
+    else:
+        fail(f"gh stand-in: release {command} is not supported")
     save_github_state(state_dir, data)
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from {{ cookiecutter.package_name }}.cli import main
 
+from conftest import PARAMS
+
 
 @pytest.fixture(scope="module")
 def card(trained_model_dir, tmp_path_factory):
@@ -32,15 +34,26 @@ def card(trained_model_dir, tmp_path_factory):
 
 def test_it_states_the_intended_use_and_the_inputs(card):
     assert "## Intended use" in card
-    for name in ("store", "category", "price", "promotion", "temperature", "fuel_price"):
+    for name in PARAMS.features.all:
         assert f"`{name}`" in card
+    assert f"`{PARAMS.target}`" in card
 
 
 def test_it_fingerprints_the_training_data_and_its_period(card, trained_model_dir):
     data = json.loads((trained_model_dir / "run.json").read_text())["data"]
     assert data["sha256"] in card
-    assert f"{data['train_from']} to {data['train_to']}" in card
-    assert f"{data['holdout_from']} to {data['holdout_to']}" in card
+    assert f"| holdout chosen as | {data['split']} |" in card
+    if PARAMS.split.time_column:
+        assert f"{data['train_from']} to {data['train_to']}" in card
+        assert f"{data['holdout_from']} to {data['holdout_to']}" in card
+    else:
+        assert f"| training rows | {data['train_rows']} rows |" in card
+
+
+def test_a_classifier_card_names_its_classes(card, trained_model_dir):
+    classes = json.loads((trained_model_dir / "run.json").read_text()).get("classes", [])
+    for label in classes:
+        assert f"`{label}`" in card
 
 
 def test_it_shows_the_metrics_overall_and_for_every_slice(card, trained_model_dir):

@@ -1,20 +1,21 @@
 """The champion is main's model, rebuilt from the base commit of a real git repository."""
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.champion import build_champion
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.errors import ProjectError
+from {{ cookiecutter.package_name }}.tables import read_table, write_table
 
-from conftest import PROJECT
+from conftest import PARAMS, PROJECT, out_of_range, require
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Test",
@@ -49,12 +50,14 @@ def new_repo(path: Path) -> Path:
 
 
 def add_project(repo: Path, data: Path) -> None:
-    """This project's code and params, training on a copy of `data`, as files of `repo`."""
+    """This project's code, params and schema, training on a copy of `data`, as files of `repo`."""
     shutil.copytree(PROJECT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__"))
     (repo / "data").mkdir(exist_ok=True)
-    shutil.copy(data, repo / "data" / "train.csv")
+    train = Path("data") / f"train{data.suffix}"
+    shutil.copy(data, repo / train)
+    shutil.copy(PARAMS.schema_path, repo / "schema.yaml")
     params = yaml.safe_load((PROJECT / "params.yaml").read_text())
-    params["data"]["train"] = "data/train.csv"
+    params["data"] |= {"train": train.as_posix(), "schema": "schema.yaml"}
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
 
 
@@ -63,9 +66,9 @@ def worktrees(repo: Path) -> list[str]:
     return [line for line in listing.splitlines() if line.startswith("worktree ")]
 
 
-def test_it_trains_the_base_commit_with_its_own_code_and_params(tmp_path, baseline_csv):
+def test_it_trains_the_base_commit_with_its_own_code_and_params(tmp_path, sample_file):
     repo = new_repo(tmp_path / "repo")
-    add_project(repo, baseline_csv)
+    add_project(repo, sample_file)
     runrecord = next((repo / "src").glob("*/runrecord.py"))
     original = runrecord.read_text()
     runrecord.write_text(original.replace("PACKAGES = (", 'PACKAGES = ("marker-of-the-base", ', 1))
@@ -73,7 +76,7 @@ def test_it_trains_the_base_commit_with_its_own_code_and_params(tmp_path, baseli
     git(repo, "checkout", "-q", "-b", "pr")
     runrecord.write_text(original)
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    (repo / "params.yaml").write_text(yaml.safe_dump({**params, "seed": 7}))
+    (repo / "params.yaml").write_text(yaml.safe_dump({**params, "seed": PARAMS.seed + 1}))
     commit_all(repo, "the pull request")
 
     out = tmp_path / "champion"
@@ -84,18 +87,18 @@ def test_it_trains_the_base_commit_with_its_own_code_and_params(tmp_path, baseli
     assert code == 0
     run = json.loads((out / "run.json").read_text())
     assert run["git"] == {"commit": base, "dirty": False}
-    assert run["seed"] == 42  # the base's params, not the PR's
+    assert run["seed"] == PARAMS.seed  # the base's params, not the PR's
     assert "marker-of-the-base" in run["packages"]  # the base's code, not the PR's
     assert (out / "metrics.json").is_file() and not (out / "status.json").exists()
     assert worktrees(repo) == [f"worktree {repo.resolve()}"]
     assert git(repo, "status", "--porcelain") == ""
 
 
-def test_a_base_without_the_project_means_main_has_no_model_yet(tmp_path, baseline_csv):
+def test_a_base_without_the_project_means_main_has_no_model_yet(tmp_path, sample_file):
     repo = new_repo(tmp_path / "repo")
     (repo / "README.md").write_text("an empty repository\n")
     base = commit_all(repo, "first commit")
-    add_project(repo, baseline_csv)
+    add_project(repo, sample_file)
 
     status = build_champion("main", tmp_path / "champion", params=repo / "params.yaml")
 
@@ -106,13 +109,15 @@ def test_a_base_without_the_project_means_main_has_no_model_yet(tmp_path, baseli
     assert worktrees(repo) == [f"worktree {repo.resolve()}"]
 
 
-def test_a_base_that_cannot_be_trained_fails_with_the_end_of_its_error(tmp_path, baseline_csv):
+def test_a_base_that_cannot_be_trained_fails_with_the_end_of_its_error(tmp_path, sample_file):
     repo = new_repo(tmp_path / "repo")
-    add_project(repo, baseline_csv)
-    broken = pd.read_csv(repo / "data" / "train.csv")
-    broken.loc[3, "price"] = -1
-    broken.to_csv(repo / "data" / "train.csv", index=False)
-    commit_all(repo, "data with a negative price")
+    add_project(repo, sample_file)
+    column, value, _ = require(out_of_range(), "bounded feature")
+    train = next((repo / "data").glob("train.*"))
+    broken = read_table(train).astype({column: object})
+    broken.loc[3, column] = value
+    write_table(broken, train)
+    commit_all(repo, "data with a value out of range")
     out = tmp_path / "champion"
     out.mkdir()
     (out / "model.joblib").write_text("a stale model that must not pass for main's")
@@ -120,20 +125,84 @@ def test_a_base_that_cannot_be_trained_fails_with_the_end_of_its_error(tmp_path,
     status = build_champion("main", out, params=repo / "params.yaml")
 
     assert status["status"] == "failed"
-    assert "exited 1" in status["reason"] and "price: must be > 0 (1 rows)" in status["reason"]
+    assert "exited 1" in status["reason"] and f"{column}: " in status["reason"]
+    assert "(1 rows)" in status["reason"]
     assert [path.name for path in out.iterdir()] == ["status.json"]
     assert worktrees(repo) == [f"worktree {repo.resolve()}"]
 
 
-def test_outside_git_or_with_an_unknown_base_it_is_an_error(tmp_path, baseline_csv, capsys):
-    add_project(tmp_path, baseline_csv)
+def test_outside_git_or_with_an_unknown_base_it_is_an_error(tmp_path, sample_file, capsys):
+    add_project(tmp_path, sample_file)
     with pytest.raises(ProjectError, match="not in a git repository"):
         build_champion("main", tmp_path / "out", params=tmp_path / "params.yaml")
     repo = new_repo(tmp_path / "repo")
-    add_project(repo, baseline_csv)
+    add_project(repo, sample_file)
     commit_all(repo, "base")
     args = ["champion", "--out", str(tmp_path / "out"), "--params", str(repo / "params.yaml")]
     assert main([*args, "--base", "no-such-branch"]) == 1
     assert "unknown git revision 'no-such-branch'" in capsys.readouterr().err
     assert main([*args, "--base=--output=pwned"]) == 1  # never passed to git as an option
     assert not (tmp_path / "out").exists()
+
+
+def add_lock(repo: Path) -> str:
+    """This project's pyproject.toml and uv.lock, as files of `repo`; return the lock's sha256."""
+    for name in ("pyproject.toml", "uv.lock"):
+        shutil.copy(PROJECT / name, repo / name)
+    return hashlib.sha256((repo / "uv.lock").read_bytes()).hexdigest()
+
+
+def test_with_the_same_lock_the_base_is_trained_in_this_environment(tmp_path, baseline_csv):
+    repo = new_repo(tmp_path / "repo")
+    add_project(repo, baseline_csv)
+    lock = add_lock(repo)
+    commit_all(repo, "base")
+
+    status = build_champion("main", tmp_path / "champion", params=repo / "params.yaml")
+
+    assert status["status"] == "trained"
+    run = json.loads((tmp_path / "champion" / "run.json").read_text())
+    assert run["environment"] == {"lock": "uv.lock", "lock_sha256": lock, "base_lock": False}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv installs the base's locked environment")
+def test_when_the_lock_changed_the_base_is_trained_in_its_own_locked_environment(
+    tmp_path, baseline_csv
+):
+    """A dependency bump is measured: main's model is trained with main's versions (needs PyPI
+    or uv's cache: the base's environment is installed from its lock)."""
+    repo = new_repo(tmp_path / "repo")
+    add_project(repo, baseline_csv)
+    ours = add_lock(repo)
+    uv = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    subprocess.run(
+        ["uv", "lock", "--upgrade-package", "joblib==1.4.2"],  # main still has an older joblib
+        cwd=repo, env=uv, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    theirs = hashlib.sha256((repo / "uv.lock").read_bytes()).hexdigest()
+    base = commit_all(repo, "main, locked with joblib 1.4.2")
+    git(repo, "checkout", "-q", "-b", "pr")
+    add_lock(repo)
+    commit_all(repo, "the pull request: a dependency bump")
+
+    out = tmp_path / "champion"
+    status = build_champion("main", out, params=repo / "params.yaml")
+
+    assert status["status"] == "trained", status["reason"]
+    run = json.loads((out / "run.json").read_text())
+    assert theirs != ours and run["git"]["commit"] == base
+    assert run["environment"] == {"lock": "uv.lock", "lock_sha256": theirs, "base_lock": True}
+    assert run["packages"]["joblib"] == "1.4.2"  # recorded by the base's own environment
+    assert worktrees(repo) == [f"worktree {repo.resolve()}"]
+
+    challenger = tmp_path / "challenger"
+    assert main(["train", "--out", str(challenger), "--params", str(repo / "params.yaml")]) == 0
+    comment = tmp_path / "comment.md"
+    args = ["--champion", str(out), "--challenger", str(challenger), "--out", str(comment)]
+    args += ["--data", str(repo / "data" / "train.csv"), "--lock", str(repo / "uv.lock")]
+    main(["compare", *args])
+    what_changed = comment.read_text().split("### What changed")[1].split("<details>")[0]
+    assert "**Dependencies changed: `uv.lock`** (main's model was rebuilt in an environment" in (
+        what_changed
+    )

@@ -6,8 +6,9 @@ import subprocess
 import sys
 
 from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.tables import read_table
 
-from conftest import PROJECT
+from conftest import PARAMS, PROJECT, not_allowed, out_of_range, require
 
 
 def run_module(*args, cwd=PROJECT):
@@ -36,84 +37,48 @@ def test_help_lists_the_subcommands_without_importing_heavy_libraries():
         check=True,
     )
     assert done.stdout.strip() == "[]"
-    assert all(
-        name in run_module("--help").stdout for name in ("data", "validate", "train", "evaluate")
-    )
+    listed = run_module("--help").stdout
+    assert all(name in listed for name in ("validate", "train", "evaluate", "predict", "drift"))
 
 
-def test_the_whole_local_loop_runs_from_the_command_line(tmp_path, params_file):
-    data = tmp_path / "demo.csv"
-    assert (
-        main(
-            [
-                "data",
-                "--scenario",
-                "fuel-shock",
-                "--rows",
-                "1440",
-                "--seed",
-                "2",
-                "--out",
-                str(data),
-            ]
-        )
-        == 0
-    )
-    assert main(["validate", str(data), "--markdown", str(tmp_path / "report.md")]) == 0
-    assert "passed" in (tmp_path / "report.md").read_text()
-    assert (
-        main(
-            [
-                "train",
-                "--out",
-                str(tmp_path / "model"),
-                "--data",
-                str(data),
-                "--params",
-                str(params_file),
-            ]
-        )
-        == 0
-    )
-    assert json.loads((tmp_path / "model" / "metrics.json").read_text())
-    assert (
-        main(
-            [
-                "evaluate",
-                "--model",
-                str(tmp_path / "model"),
-                "--data",
-                str(data),
-                "--json",
-                str(tmp_path / "eval.json"),
-            ]
-        )
-        == 0
-    )
-    assert json.loads((tmp_path / "eval.json").read_text())["rows"] == 1440
+def test_the_whole_local_loop_runs_from_the_command_line(tmp_path, params_file, sample_file):
+    params = ["--params", str(params_file)]
+    report = tmp_path / "report.md"
+    assert main(["validate", str(sample_file), "--markdown", str(report), *params]) == 0
+    assert "passed" in report.read_text()
+    model = tmp_path / "model"
+    assert main(["train", "--out", str(model), *params]) == 0
+    assert json.loads((model / "metrics.json").read_text())
+    scores = tmp_path / "eval.json"
+    evaluate = ["evaluate", "--model", str(model), "--data", str(sample_file)]
+    assert main([*evaluate, "--json", str(scores)]) == 0
+    assert json.loads(scores.read_text())["rows"] == len(read_table(sample_file))
 
 
-def test_invalid_data_exits_1_with_the_report(tmp_path, baseline_csv, params_file, capsys):
+def test_invalid_data_exits_1_with_the_report(tmp_path, records, params_file, capsys):
+    column, value = require(not_allowed(), "feature with allowed values")
     bad = tmp_path / "bad.csv"
-    bad.write_text(baseline_csv.read_text().replace(",city_centre,", ",atlantis,", 1))
-    assert main(["validate", str(bad)]) == 1
-    assert "store: must be one of" in capsys.readouterr().out
-    assert (
-        main(
-            [
-                "train",
-                "--out",
-                str(tmp_path / "m"),
-                "--data",
-                str(bad),
-                "--params",
-                str(params_file),
-            ]
-        )
-        == 1
-    )
-    assert "atlantis" in capsys.readouterr().err
-    assert not (tmp_path / "m").exists()
+    frame = records.astype({column: object})
+    frame.loc[0, column] = value
+    frame.to_csv(bad, index=False)
+    assert main(["validate", str(bad), "--params", str(params_file)]) == 1
+    assert f"{column}: must be one of" in capsys.readouterr().out
+    model = tmp_path / "m"
+    args = ["train", "--out", str(model), "--data", str(bad), "--params", str(params_file)]
+    assert main(args) == 1
+    assert str(value) in capsys.readouterr().err
+    assert not model.exists()
+
+
+def test_rows_without_the_target_are_validated_as_model_inputs(tmp_path, records, params_file):
+    unlabelled = tmp_path / "unlabelled.csv"
+    records.drop(columns=[PARAMS.target]).to_csv(unlabelled, index=False)
+    assert main(["validate", str(unlabelled), "--params", str(params_file)]) == 0
+    column, value, _ = require(out_of_range(), "bounded feature")
+    broken = records.drop(columns=[PARAMS.target]).astype({column: object})
+    broken.loc[0, column] = value
+    broken.to_csv(unlabelled, index=False)
+    assert main(["validate", str(unlabelled), "--params", str(params_file)]) == 1
 
 
 def test_bad_input_is_one_clear_line_not_a_traceback(tmp_path):

@@ -5,24 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
-import yaml
 
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.data import generate, write_csv
 from {{ cookiecutter.package_name }}.errors import ProjectError
 from {{ cookiecutter.package_name }}.incoming import load_table
 from {{ cookiecutter.package_name }}.params import load_params
+from {{ cookiecutter.package_name }}.tables import write_table
 
-from conftest import PROJECT, edit_params
-
-
-@pytest.fixture(scope="module")
-def other_baseline_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The same sixty days as baseline_csv, drawn with another seed: no real change."""
-    return write_csv(
-        generate("baseline", rows=1440, seed=2), tmp_path_factory.mktemp("data") / "other.csv"
-    )
+from conftest import CONTRACT, PARAMS, edit_params, numeric_feature, require, write_params
 
 
 def drift(params_file: Path, reference: Path, current: Path, out: Path, *extra: str) -> int:
@@ -46,74 +39,98 @@ def read_result(out: Path) -> dict:
     return json.loads((out / "drift.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def runs(
-    tmp_path_factory: pytest.TempPathFactory,
-    baseline_csv: Path,
-    other_baseline_csv: Path,
-    shock_csv: Path,
-    trained_model_dir: Path,
-) -> dict[str, Path]:
-    """Two drift checks with the model, run once: on a fuel shock and on another calm sample.
+def calm(records: pd.DataFrame) -> pd.DataFrame:
+    """A seeded random half of the training rows: the same world, no drift."""
+    return records.sample(frac=0.5, random_state=0).sort_index()
 
-    Each run gets its own $GITHUB_OUTPUT file, as each workflow step does.
-    """
+
+def shifted(records: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Rows from another world: the top quarter of a numeric feature (one whose test is the
+    params' default), or the most common value of a categorical one; and that column."""
+    numeric = [n for n in PARAMS.features.numeric if n not in PARAMS.drift.columns]
+    if numeric:
+        column = numeric[0]
+        return records[records[column] >= records[column].quantile(0.75)], column
+    column = PARAMS.features.categorical[0]
+    return records[records[column] == records[column].mode()[0]], column
+
+
+def relabelled(records: pd.DataFrame) -> pd.DataFrame:
+    """The calm half with its labels shuffled: the same inputs, a model that no longer fits."""
+    rows = calm(records)
+    target = np.random.default_rng(0).permutation(rows[PARAMS.target].to_numpy())
+    return rows.assign(**{PARAMS.target: target})
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, sample_file, trained_model_dir) -> dict[str, Path]:
+    """Three drift checks with the model, run once each, every one with its own
+    $GITHUB_OUTPUT file as each workflow step has."""
+    from {{ cookiecutter.package_name }}.dataset import load_records
+
     work = tmp_path_factory.mktemp("drift")
-    params = yaml.safe_load((PROJECT / "params.yaml").read_text())
-    params["data"]["train"] = str(baseline_csv)
-    (work / "params.yaml").write_text(yaml.safe_dump(params))
+    params = write_params(work, sample_file)
+    records = load_records(sample_file, CONTRACT)
+    currents = {
+        "calm": calm(records),
+        "shifted": shifted(records)[0],
+        "relabelled": relabelled(records),
+    }
     outs = {}
     with pytest.MonkeyPatch.context() as patch:
-        for name, current in (("shock", shock_csv), ("calm", other_baseline_csv)):
+        for name, frame in currents.items():
+            current = write_table(frame, work / f"{name}.csv")
             patch.setenv("GITHUB_OUTPUT", str(work / f"{name}.github_output"))
             model = ("--model", str(trained_model_dir))
-            status = drift(work / "params.yaml", baseline_csv, current, work / name, *model)
-            assert status == 0
+            assert drift(params, sample_file, current, work / name, *model) == 0
             outs[name] = work / name
     return outs
 
 
-def test_two_samples_of_the_same_world_do_not_drift(runs, params_file):
+def test_two_samples_of_the_same_world_do_not_drift(runs):
     result = read_result(runs["calm"])
     assert result["drift"] is False
     assert result["drifted_columns"] == []
-    assert set(result["columns"]) == set(load_params(params_file).features.all)
+    # every categorical and numeric feature; dates always move forward and are not tested
+    assert set(result["columns"]) == {*PARAMS.features.categorical, *PARAMS.features.numeric}
 
 
-def test_a_fuel_shock_is_drift_in_fuel_price(runs):
-    result = read_result(runs["shock"])
-    assert result["drift"] is True
-    assert result["drifted_columns"] == ["fuel_price"]
-    fuel = result["columns"]["fuel_price"]
-    assert fuel["method"] == "wasserstein"
-    assert fuel["statistic"] == "distance"
-    assert fuel["score"] >= fuel["threshold"] == 3.0
-    assert result["share"] == pytest.approx(1 / 6)
-    assert result["quality"]["columns"]["fuel_price"]["above_reference_max"] > 1000
+def test_rows_from_another_world_drift_in_the_column_that_moved(records, runs):
+    _, column = shifted(records)
+    result = read_result(runs["shifted"])
+    assert result["drift"] is True and result["data_drift"] is True
+    assert column in result["drifted_columns"]
+    test = PARAMS.drift.test_for(column, categorical=column in PARAMS.features.categorical)
+    found = result["columns"][column]
+    assert (found["method"], found["threshold"]) == (test.method, test.threshold)
+    assert result["share"] == pytest.approx(len(result["drifted_columns"]) / len(result["columns"]))
 
 
-def test_it_writes_evidentlys_report_and_a_markdown_summary(runs):
-    html = (runs["shock"] / "report.html").read_text()
-    summary = (runs["shock"] / "summary.md").read_text()
-    assert "Dataset Drift" in html and "Wasserstein distance (normed)" in html
+def test_it_writes_evidentlys_report_and_a_markdown_summary(records, runs):
+    _, column = shifted(records)
+    html = (runs["shifted"] / "report.html").read_text()
+    summary = (runs["shifted"] / "summary.md").read_text()
+    assert "Dataset Drift" in html
     assert summary.startswith("**Drift: yes**")
-    assert "| `fuel_price` | wasserstein (distance) |" in summary
-    assert "**yes** |" in summary
+    assert f"| `{column}` | " in summary and "**yes** |" in summary
 
 
 def test_the_verdict_goes_to_github_output(runs):
-    for name, verdict in (("shock", "true"), ("calm", "false")):
+    for name, verdict in (("shifted", "true"), ("calm", "false"), ("relabelled", "true")):
         output = runs[name].with_name(f"{name}.github_output")
-        assert output.read_text() == f"drift={verdict}\n"
+        assert output.read_text() == f"drift={verdict}\nlabelled=true\n"
 
 
-def test_a_model_that_decayed_is_reported(runs, params_file):
-    performance = read_result(runs["shock"])["performance"]
+def test_a_model_whose_labels_no_longer_fit_has_decayed_and_that_alone_is_drift(runs):
+    result = read_result(runs["relabelled"])
+    performance = result["performance"]
     metric = performance["metric"]
-    assert metric == load_params(params_file).drift.decay_metric
+    assert metric == PARAMS.drift.decay_metric
     assert performance["decayed"] is True
     assert performance["metrics"][metric]["worse_by"] > performance["tolerance"]
-    assert f"| {metric} |" in (runs["shock"] / "summary.md").read_text()
+    assert f"| {metric} |" in (runs["relabelled"] / "summary.md").read_text()
+    assert result["data_drift"] is False and result["drift"] is True
+    assert len(result["reasons"]) == 1 and result["reasons"][0].startswith(f"{metric} is ")
 
 
 def test_a_model_on_data_like_its_own_has_not_decayed(runs):
@@ -121,136 +138,120 @@ def test_a_model_on_data_like_its_own_has_not_decayed(runs):
 
 
 def test_a_corrupt_column_is_a_clear_error_and_writes_nothing(
-    params_file, baseline_csv, shock_csv, tmp_path, capsys
+    params_file, sample_file, records, tmp_path, capsys
 ):
-    corrupt = tmp_path / "corrupt.csv"
-    lines = shock_csv.read_text().splitlines()
-    header = lines[0].split(",")
-    column = header.index("fuel_price")
-    broken = [lines[0]]
-    for number, line in enumerate(lines[1:]):
-        cells = line.split(",")
-        if number < 5:
-            cells[column] = "two euros"
-        broken.append(",".join(cells))
-    corrupt.write_text("\n".join(broken) + "\n")
+    column = require(numeric_feature(), "numeric feature")
+    corrupt = records.astype({column: object})
+    corrupt.loc[:4, column] = "two euros"
+    current = write_table(corrupt, tmp_path / "corrupt.csv")
     output = tmp_path / "github_output"
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GITHUB_OUTPUT", str(output))
-        assert drift(params_file, baseline_csv, corrupt, tmp_path / "out") == 1
-    error = capsys.readouterr().err
-    assert "fuel_price: is a number (5 rows), e.g. two euros" in error
+        assert drift(params_file, sample_file, current, tmp_path / "out") == 1
+    assert f"{column}: is a number (5 rows), e.g. two euros" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
     assert not output.exists()  # no verdict: the workflow stops here, no pull request
 
 
 def test_an_unreadable_current_location_is_a_clear_error(
-    params_file, baseline_csv, tmp_path, capsys
+    params_file, sample_file, tmp_path, capsys
 ):
-    assert drift(params_file, baseline_csv, tmp_path / "absent.csv", tmp_path / "out") == 1
+    assert drift(params_file, sample_file, tmp_path / "absent.csv", tmp_path / "out") == 1
     assert f"data not found: {tmp_path / 'absent.csv'}" in capsys.readouterr().err
 
 
-def test_decay_alone_is_drift(params_file, baseline_csv, shock_csv, trained_model_dir, tmp_path):
-    # thresholds so lax no column drifts: only the model's error can raise the alarm
-    edit_params(params_file, drift__share=1.0)
-    drift(params_file, baseline_csv, shock_csv, tmp_path / "out", "--model", str(trained_model_dir))
-    result = read_result(tmp_path / "out")
-    assert result["data_drift"] is False
-    assert result["drift"] is True
-    assert result["reasons"] == [result["reasons"][0]]
-    assert result["reasons"][0].startswith(f"{result['performance']['metric']} is ")
-
-
 def test_unlabelled_current_data_is_checked_for_drift_but_not_for_decay(
-    params_file, baseline_csv, shock_csv, trained_model_dir, tmp_path
+    params_file, sample_file, records, trained_model_dir, tmp_path
 ):
-    inputs = tmp_path / "inputs.csv"
-    generate("fuel-shock", rows=1440, seed=1).drop(columns=["units_sold", "high_demand"]).to_csv(
-        inputs, index=False
-    )
-    drift(params_file, baseline_csv, inputs, tmp_path / "out", "--model", str(trained_model_dir))
+    rows, column = shifted(records)
+    inputs = write_table(rows.drop(columns=[PARAMS.target]), tmp_path / "inputs.csv")
+    model = ("--model", str(trained_model_dir))
+    assert drift(params_file, sample_file, inputs, tmp_path / "out", *model) == 0
     result = read_result(tmp_path / "out")
-    assert result["drifted_columns"] == ["fuel_price"]
+    assert column in result["drifted_columns"]
+    assert result["current"]["labelled"] is False
     assert result["performance"]["skipped"] == "the current data has no labels"
 
 
-def test_a_folder_of_csv_files_is_read_as_one_table(tmp_path):
+def test_a_folder_of_data_files_is_read_as_one_table(records, tmp_path):
     folder = tmp_path / "incoming"
-    shock = generate("fuel-shock", rows=1440, seed=1)
-    write_csv(shock.iloc[:720], folder / "january.csv")
-    write_csv(shock.iloc[720:], folder / "february.csv")
+    half = len(records) // 2
+    write_table(records.iloc[:half], folder / "january.csv")
+    write_table(records.iloc[half:], folder / "february.parquet")
     (folder / "README.md").write_text("not data\n")
-    table = load_table(folder)
-    assert len(table.frame) == 1440
+    table = load_table(folder, CONTRACT)
+    assert len(table.frame) == len(records)
     assert table.labelled
-    assert [Path(name).name for name in table.sources] == ["february.csv", "january.csv"]
+    assert [Path(name).name for name in table.sources] == ["february.parquet", "january.csv"]
 
 
-def test_a_url_is_read_through_fsspec():
+def test_a_url_is_read_through_fsspec(records):
     fsspec = pytest.importorskip("fsspec")  # the monitor extra installs it
     bucket = fsspec.filesystem("memory")  # stands for s3:// or gs://, which need credentials
-    shock = generate("fuel-shock", rows=96, seed=1)
-    for name, part in (("b.csv", shock.iloc[48:]), ("a.csv", shock.iloc[:48])):
+    rows = records.head(96)
+    for name, part in (("b.csv", rows.iloc[48:]), ("a.csv", rows.iloc[:48])):
         with bucket.open(f"/incoming/{name}", "w") as handle:
             part.to_csv(handle, index=False)
-    table = load_table("memory://incoming/")
+    table = load_table("memory://incoming/", CONTRACT)
     assert len(table.frame) == 96
     assert table.sources == ["memory:///incoming/a.csv", "memory:///incoming/b.csv"]
     with pytest.raises(ProjectError, match="data not found: memory://elsewhere/"):
-        load_table("memory://elsewhere/")
+        load_table("memory://elsewhere/", CONTRACT)
 
 
-def test_files_with_different_columns_are_refused(params_file, baseline_csv, tmp_path, capsys):
+def test_files_with_different_columns_are_refused(
+    params_file, sample_file, records, tmp_path, capsys
+):
     folder = tmp_path / "incoming"
-    shock = generate("fuel-shock", rows=48, seed=1)
-    write_csv(shock, folder / "a.csv")
-    write_csv(shock.drop(columns=["price"]), folder / "b.csv")
-    assert drift(params_file, baseline_csv, folder, tmp_path / "out") == 1
+    write_table(records.head(48), folder / "a.csv")
+    write_table(records.head(48).drop(columns=[PARAMS.features.all[-1]]), folder / "b.csv")
+    assert drift(params_file, sample_file, folder, tmp_path / "out") == 1
     assert "files in one folder must share their columns" in capsys.readouterr().err
 
 
-def test_no_recent_data_yet_is_no_drift(params_file, baseline_csv, tmp_path):
+def test_no_recent_data_yet_is_no_drift(params_file, sample_file, tmp_path):
     (tmp_path / "incoming").mkdir()
-    assert drift(params_file, baseline_csv, tmp_path / "incoming", tmp_path / "out") == 0
+    assert drift(params_file, sample_file, tmp_path / "incoming", tmp_path / "out") == 0
     result = read_result(tmp_path / "out")
     assert result["drift"] is False
     assert result["reasons"] == [f"no recent data at {tmp_path / 'incoming'}"]
 
 
-def test_current_defaults_to_data_incoming(params_file, baseline_csv, shock_csv, tmp_path):
-    edit_params(params_file, data__incoming=str(shock_csv))
+def test_the_defaults_are_data_train_and_data_incoming(params_file, sample_file, records, tmp_path):
+    current = write_table(calm(records), tmp_path / "recent.csv")
+    edit_params(params_file, data__incoming=str(current))
     out = tmp_path / "out"
     assert main(["drift", "--params", str(params_file), "--out", str(out)]) == 0
     result = read_result(out)
-    assert result["current"]["location"] == str(shock_csv)
-    assert result["reference"]["location"] == str(baseline_csv)
+    assert result["current"]["location"] == str(current)
+    assert result["reference"]["location"] == str(sample_file)
 
 
-def test_big_tables_are_sampled_and_the_report_says_so(
-    params_file, baseline_csv, shock_csv, tmp_path
-):
-    edit_params(params_file, drift__sample_rows=1000)
-    drift(params_file, baseline_csv, shock_csv, tmp_path / "out")
+def test_big_tables_are_sampled_and_the_report_says_so(params_file, sample_file, tmp_path):
+    rows = len(load_table(sample_file, CONTRACT).frame)
+    limit = 1000  # the smallest drift.sample_rows allowed
+    require(rows > limit or None, f"sample larger than {limit} rows")
+    edit_params(params_file, drift__sample_rows=limit)
+    assert drift(params_file, sample_file, sample_file, tmp_path / "out") == 0
     result = read_result(tmp_path / "out")
     assert result["sampled"] is True
-    assert result["current"]["rows_tested"] == 1000
-    assert result["drifted_columns"] == ["fuel_price"]
-    assert "a seeded sample of 1000 tested" in (tmp_path / "out" / "summary.md").read_text()
+    assert result["current"]["rows_tested"] == result["reference"]["rows_tested"] == limit
+    assert f"a seeded sample of {limit} tested" in (tmp_path / "out" / "summary.md").read_text()
 
 
 KS = {"method": "ks", "threshold": 0.05}
+CATEGORICAL = PARAMS.features.categorical[:1]
 
 
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
         ("drift__categorical", KS, "drift.categorical.method"),
-        ("drift__columns", {"store": KS}, "columns.store.method"),
-        ("drift__columns", {"weather": KS}, "'weather'] are not"),
+        ("drift__columns", {"no_such_column": KS}, "'no_such_column'] are not"),
         ("drift__decay_metric", "mape", "drift.decay_metric: use one of"),
         ("drift__share", 0, "drift.share"),
+        *[("drift__columns", {name: KS}, f"columns.{name}.method") for name in CATEGORICAL],
     ],
 )
 def test_bad_drift_params_are_named(params_file, key, value, message):

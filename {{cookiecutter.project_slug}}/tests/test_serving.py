@@ -22,13 +22,22 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.artifacts import load_model
-from {{ cookiecutter.package_name }}.validation import read_csv
+from {{ cookiecutter.package_name }}.tables import read_table
+from {{ cookiecutter.package_name }}.validation import validate_frame
 
-from conftest import PROJECT
+from conftest import (
+    CONTRACT,
+    PARAMS,
+    PROJECT,
+    not_allowed,
+    numeric_feature,
+    out_of_range,
+    required_feature,
+)
 
 pytestmark = pytest.mark.slow
 
-FEATURES = ["store", "category", "price", "promotion", "temperature", "fuel_price"]
+FEATURES = PARAMS.features.all
 READY_WITHIN_SECONDS = 120
 
 
@@ -149,9 +158,14 @@ def post_rows(base: str, rows: list) -> tuple[int, object]:
     return request(base, "POST", "/predict", json.dumps({"rows": rows}).encode())
 
 
+def json_rows(frame: pd.DataFrame) -> list[dict]:
+    """Rows as a JSON client sends them: ISO dates, null for a missing value."""
+    return json.loads(frame.to_json(orient="records", date_format="iso"))
+
+
 @pytest.fixture(scope="module")
-def demo_rows(baseline_csv) -> list[dict]:
-    return pd.read_csv(baseline_csv)[FEATURES].head(120).to_dict(orient="records")
+def rows(sample_file) -> list[dict]:
+    return json_rows(read_table(sample_file)[FEATURES].head(120))
 
 
 def test_the_bento_carries_only_the_service_code_and_a_dockerfile(bento_dir):
@@ -159,7 +173,7 @@ def test_the_bento_carries_only_the_service_code_and_a_dockerfile(bento_dir):
     package = bento_dir / "src" / "{{ cookiecutter.package_name }}"
     shipped = {path.name for path in package.glob("*.py")}
     assert "service.py" in shipped
-    assert not shipped & {"train.py", "data.py", "cli.py", "evaluate.py"}
+    assert not shipped & {"train.py", "demo.py", "dataset.py", "cli.py", "evaluate.py"}
     assert not (bento_dir / "src" / "data").exists()
 
 
@@ -188,48 +202,69 @@ def test_health_and_metrics_endpoints_answer(server):
     assert status == 200 and "bentoml" in text
 
 
-def test_served_predictions_equal_the_pipelines_own(server, demo_rows, trained_model_dir):
-    status, answer = post_rows(server, demo_rows)
+def served(answer: list[dict], model) -> list:
+    """The numbers of an answer: predictions, or each class's probability in the model's order."""
+    if model.task == "classification":
+        return [[item["probabilities"][str(label)] for label in model.classes] for item in answer]
+    return [item["prediction"] for item in answer]
+
+
+def test_served_predictions_equal_the_pipelines_own(server, rows, trained_model_dir):
+    status, answer = post_rows(server, rows)
     assert status == 200, answer
     model = load_model(trained_model_dir)
-    expected = model.predict(pd.DataFrame(demo_rows))
-    assert len(answer) == len(demo_rows)
+    expected = model.predict(read_table_of(rows))
+    assert len(answer) == len(rows)
+    assert served(answer, model) == pytest.approx(expected.tolist(), rel=1e-12)
     if model.task == "classification":
-        served = [item["probability"] for item in answer]
-        assert [item["label"] for item in answer] == (expected >= 0.5).astype(int).tolist()
-    else:
-        served = [item["prediction"] for item in answer]
-    assert served == pytest.approx(expected.tolist(), rel=1e-12)
+        labels = [str(label) for label in model.labels_of(expected)]
+        assert [str(item["label"]) for item in answer] == labels
+
+
+def read_table_of(rows: list[dict]) -> pd.DataFrame:
+    """The rows as batch predict reads them: validated and coerced by the inputs schema."""
+    frame, report = validate_frame(pd.DataFrame(rows), CONTRACT.inputs, "rows")
+    assert report.valid, report.as_text()
+    return frame
 
 
 def test_served_predictions_equal_batch_predict_on_the_same_file(
-    server, baseline_csv, trained_model_dir
+    server, sample_file, trained_model_dir
 ):
-    expected = load_model(trained_model_dir).predict(read_csv(baseline_csv).head(50))
-    rows = pd.read_csv(baseline_csv).head(50).to_dict(orient="records")  # extra columns ignored
-    status, answer = post_rows(server, rows)
+    model = load_model(trained_model_dir)
+    records = read_table(sample_file).head(50)
+    status, answer = post_rows(server, json_rows(records))  # extra columns are ignored
     assert status == 200, answer
-    key = "probability" if "probability" in answer[0] else "prediction"
-    assert [item[key] for item in answer] == pytest.approx(expected.tolist(), rel=1e-12)
+    expected = model.predict(read_table_of(json_rows(records[FEATURES])))
+    assert served(answer, model) == pytest.approx(expected.tolist(), rel=1e-12)
 
 
-def bad_row(demo_rows, **changes):
-    row = {**demo_rows[0], **changes}
-    return [demo_rows[1], {k: v for k, v in row.items() if v is not ...}]
+def bad_row(rows: list[dict], field: str, value: object) -> list[dict]:
+    """Two rows, the second with `field` set to `value` (... leaves the field out)."""
+    row = {**rows[0], field: value}
+    return [rows[1], {k: v for k, v in row.items() if v is not ...}]
 
 
-@pytest.mark.parametrize(
-    ("case", "field", "change"),
-    [
-        ("missing field", "price", {"price": ...}),
-        ("wrong type", "price", {"price": "cheap"}),
-        ("out of range", "temperature", {"temperature": 80.0}),
-        ("unknown store", "store", {"store": "moon_base"}),
-        ("non-integer flag", "promotion", {"promotion": 7}),
-    ],
-)
-def test_a_bad_row_gets_a_4xx_naming_the_row_and_the_field(server, demo_rows, case, field, change):
-    status, answer = post_rows(server, bad_row(demo_rows, **change))
+def bad_case(case: str) -> tuple[str, object] | None:
+    """(field, value) for one kind of bad row, taken from the schema; None when it has none."""
+    if case == "missing field":
+        return required_feature(), ...
+    if case == "wrong type":
+        number = numeric_feature()
+        return (number, "cheap") if number else None
+    if case == "out of range":
+        found = out_of_range()
+        return found[:2] if found else None
+    return not_allowed()  # "not an allowed value"
+
+
+@pytest.mark.parametrize("case", ["missing field", "wrong type", "out of range", "not allowed"])
+def test_a_bad_row_gets_a_4xx_naming_the_row_and_the_field(server, rows, case):
+    found = bad_case(case)
+    if found is None:
+        pytest.skip(f"the project's schema has no column for a {case} case")
+    field, value = found
+    status, answer = post_rows(server, bad_row(rows, field, value))
     assert 400 <= status < 500, (case, status, answer)
     assert [1, field] in [error["loc"][1:] for error in answer["detail"]], answer
 
@@ -240,8 +275,8 @@ def test_an_empty_list_gets_a_4xx(server):
     assert ["rows"] in [error["loc"] for error in answer["detail"]]
 
 
-def test_too_many_rows_get_a_4xx(server, demo_rows):
-    status, _ = post_rows(server, demo_rows * 10)  # 1200 rows, over the limit of 1000
+def test_too_many_rows_get_a_4xx(server, rows):
+    status, _ = post_rows(server, rows * 10)  # 1200 rows, over the limit of 1000
     assert 400 <= status < 500
 
 
@@ -251,7 +286,7 @@ def test_too_many_rows_get_a_4xx(server, demo_rows):
         (b'{"rows": [', "application/json"),
         (b"rows=1", "application/x-www-form-urlencoded"),
         (b"{}", "multipart/form-data"),
-        (json.dumps({"rows": dict(store="suburb")}).encode(), "application/json"),
+        (json.dumps({"rows": dict(column="a mapping, not a list")}).encode(), "application/json"),
     ],
 )
 def test_a_malformed_body_gets_a_4xx_with_a_reason(server, body, content_type):

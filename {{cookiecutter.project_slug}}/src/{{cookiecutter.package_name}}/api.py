@@ -33,7 +33,6 @@ TYPES = (
     ("int", int),
     ("float", float),
     ("datetime", datetime.datetime),
-    ("date", datetime.date),
 )
 
 

@@ -45,7 +45,10 @@ class TrainedModel:
 
     @property
     def classes(self) -> list:
-        """The classes a classifier learned, in the order of its probability columns."""
+        """The classes a classifier learned, in the order of its probability columns ([] for
+        a regression model, which has none)."""
+        if self.task != "classification":
+            return []
         # models trained before classes were recorded: the fitted pipeline knows them too
         return list(self.run.get("classes") or self.pipeline.classes_.tolist())
 

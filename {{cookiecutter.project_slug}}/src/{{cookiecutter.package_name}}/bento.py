@@ -1,4 +1,4 @@
-"""Releasing a trained model: save it to the BentoML store and build the bento that serves it."""
+"""Releasing a trained model: save it to BentoML's model registry and build the bento serving it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ SERVICE_PACKAGES = ("scikit-learn", "numpy", "pandas", "pandera", "pydantic", "j
 
 
 def save_model(model_dir: str | Path) -> str:
-    """Save the pipeline, with its run record and metrics, to the store; return the model tag."""
+    """Save the pipeline, its run record and metrics, to the model registry; return the tag."""
     import bentoml
 
     from .api import MODEL_NAME
@@ -39,14 +39,22 @@ def save_model(model_dir: str | Path) -> str:
     return str(saved.tag)
 
 
-def build_bento(model_dir: str | Path, version: str | None = None) -> str:
-    """Save the model, build the bento from [tool.bentoml.build] in pyproject; return its tag."""
+def build_bento(
+    model_dir: str | Path, version: str | None = None, base_image: str | None = None
+) -> str:
+    """Save the model, build the bento from [tool.bentoml.build] in pyproject; return its tag.
+
+    `base_image` replaces BentoML's python:<version>-slim as the image's `FROM`: it must have
+    bash, pip, groupadd/useradd and the training run's Python (`uv venv -p` still asks for it).
+    """
     # Everything that can be refused is checked before BentoML is imported or the store touched.
     options = build_options()
     model = load_model(model_dir)
     labels = {**options.pop("labels", {}), **_labels(model, _read_metrics(Path(model_dir)))}
     python = {**options.pop("python", {}), "packages": _pins(model)}
     docker = {**options.pop("docker", {}), "python_version": _python_minor(model)}
+    if base_image:
+        docker["base_image"] = base_image
     import bentoml
 
     from .api import MODEL_NAME

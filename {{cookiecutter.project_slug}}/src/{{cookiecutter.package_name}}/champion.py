@@ -1,7 +1,9 @@
-"""The champion: main's model rebuilt from the base commit, with that commit's own code and data."""
+"""The champion: main's model rebuilt from the base commit, with that commit's own code and data,
+and in that commit's locked environment when its uv.lock differs from this checkout's."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -15,6 +17,8 @@ from pathlib import Path
 from .errors import ProjectError
 
 STATUS_FILE = "status.json"  # read by compare.py when there is no model
+RUN_FILE = "run.json"
+LOCK_FILE = "uv.lock"
 PACKAGE = __name__.rpartition(".")[0]
 TAIL_LINES = 15
 
@@ -22,19 +26,38 @@ TAIL_LINES = 15
 def build_champion(base: str, out: str | Path, params: str | Path = "params.yaml") -> dict:
     """Train commit `base` into `out`, or write `out`/status.json saying why there is no model.
 
-    Returns {"status": "trained" | "absent" | "failed", "reason", "base", "commit"}. The base is
-    checked out in a temporary git worktree of the repository holding `params`, always removed.
+    Returns {"status": "trained" | "absent" | "failed", "reason", "base", "commit",
+    "environment"}. The base is checked out in a temporary git worktree of the repository
+    holding `params`, always removed. When the base's uv.lock differs from the one beside
+    `params`, the base is trained in a fresh environment installed from its own lock (`uv run
+    --locked`), so that a dependency bump is measured; `environment` (also added to the
+    model's run.json) says which lock the champion was trained with.
     """
     params = Path(params).resolve()
     root = _repository_of(params.parent)
     commit = _commit_of(root, base)
     out = Path(out).resolve()
     with _worktree(root, commit) as tree:
-        status = _fetch_base_data(tree, root) or _train_base(tree / params.relative_to(root), out)
-    status = {**status, "base": base, "commit": commit}
-    if status["status"] != "trained":
+        base_params = tree / params.relative_to(root)
+        environment = _environment(base_params.parent, lock_sha256(params.parent / LOCK_FILE))
+        status = _fetch_base_data(tree, root) or _train_base(base_params, out, environment)
+    status = {**status, "base": base, "commit": commit, "environment": environment}
+    if status["status"] == "trained":
+        _record_environment(out, environment)
+    else:
         _write_status(out, status)
     return status
+
+
+def lock_sha256(path: Path) -> str | None:
+    """The sha256 of a lock file, None when there is none."""
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def _environment(project: Path, ours: str | None) -> dict:
+    """Which environment trains the base: this one, or one installed from the base's own lock."""
+    theirs = lock_sha256(project / LOCK_FILE)
+    return {"lock": LOCK_FILE, "lock_sha256": theirs, "base_lock": theirs not in (None, ours)}
 
 
 def _git(directory: Path, *args: str) -> subprocess.CompletedProcess:
@@ -92,28 +115,68 @@ def _fetch_base_data(tree: Path, root: Path) -> dict | None:
     return None
 
 
-def _train_base(params: Path, out: Path) -> dict:
+def _train_base(params: Path, out: Path, environment: dict) -> dict:
     """Run the base's own `train` on the base's own params and data, in a fresh process."""
     project = params.parent
     if not params.is_file():
         return _status("absent", f"the base commit has no {params.name}: main has no model yet")
     if not (project / "src" / PACKAGE).is_dir():
         return _status("absent", f"the base commit has no src/{PACKAGE}: main has no model yet")
+    python = sys.executable
+    if environment["base_lock"]:
+        python, failure = _install_locked(project)
+        if failure:
+            return _status("failed", failure)
     done = subprocess.run(
-        [sys.executable, "-m", PACKAGE, "train", "--out", str(out), "--params", params.name],
+        [python, "-m", PACKAGE, "train", "--out", str(out), "--params", params.name],
         cwd=project,
         env={**os.environ, "PYTHONPATH": str(project / "src")},  # the base's code, not ours
         capture_output=True,
         text=True,
     )
     if done.returncode != 0:
-        tail = "\n".join((done.stderr.strip() or done.stdout.strip()).splitlines()[-TAIL_LINES:])
-        return _status("failed", f"training the base commit exited {done.returncode}:\n{tail}")
+        return _status("failed", f"training the base commit exited {_tail(done)}")
     return _status("trained", "")
+
+
+def _install_locked(project: Path) -> tuple[str, str]:
+    """A new environment in the worktree, exactly as the base's lock says: (python, failure)."""
+    uv = shutil.which("uv")
+    if uv is None:
+        return "", f"the base's {LOCK_FILE} differs from this one, and uv is not on PATH"
+    venv = project / ".venv"
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}  # never this job's env
+    done = subprocess.run(
+        # core dependencies only, as `train` needs; the project itself runs from the base's src
+        [uv, "sync", "--locked", "--no-install-project", "--python", sys.executable],
+        cwd=project,
+        env={**env, "UV_PROJECT_ENVIRONMENT": str(venv)},
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        return "", f"installing the base commit's {LOCK_FILE} exited {_tail(done)}"
+    return str(venv / "bin" / "python"), ""
+
+
+def _tail(done: subprocess.CompletedProcess) -> str:
+    """The exit code and the end of the output: what a reader needs to see why it failed."""
+    tail = "\n".join((done.stderr.strip() or done.stdout.strip()).splitlines()[-TAIL_LINES:])
+    return f"{done.returncode}:\n{tail}"
 
 
 def _status(status: str, reason: str) -> dict:
     return {"status": status, "reason": reason}
+
+
+def _record_environment(out: Path, environment: dict) -> None:
+    """Add `environment` to the model's run.json (written whole, then renamed into place)."""
+    run_file = out / RUN_FILE
+    run = json.loads(run_file.read_text(encoding="utf-8"))
+    staging = run_file.with_name(f".{RUN_FILE}.tmp")
+    run["environment"] = environment
+    staging.write_text(json.dumps(run, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    staging.replace(run_file)
 
 
 def _write_status(out: Path, status: dict) -> None:

@@ -47,11 +47,10 @@ def _adopt(args: argparse.Namespace) -> int:
     from .params import load_params
     from .train import train
 
-    def validate_and_train(project: Path) -> None:
+    def validate_and_train(project: Path) -> dict[str, float]:
         # the adopted files must make a project that trains, or adopt restores the old ones
         with tempfile.TemporaryDirectory() as scratch:
-            result = train(load_params(project / args.params.name), Path(scratch) / "model")
-        print(f"trained once: {json.dumps(result.metrics, sort_keys=True)}")
+            return train(load_params(project / args.params.name), Path(scratch) / "model").metrics
 
     result = adopt(
         args.path,
@@ -65,6 +64,9 @@ def _adopt(args: argparse.Namespace) -> int:
         check=validate_and_train,
     )
     print("\n".join(f"- {decision}" for decision in result.decisions))
+    metrics = ", ".join(f"{name} {value:.4g}" for name, value in sorted(result.checked.items()))
+    print(f"Validated and trained once on the holdout: {metrics}.")
+    print("Next: commit schema.yaml, params.yaml and the data on a branch and open a pull request.")
     return 0
 
 
@@ -117,7 +119,7 @@ def _bento(args: argparse.Namespace) -> int:
     from .bento import build_bento
     from .github_actions import write_github_output
 
-    tag = build_bento(args.model, version=args.version)
+    tag = build_bento(args.model, version=args.version, base_image=args.base_image)
     write_github_output("tag", tag)
     print(tag)  # last line of stdout: scripts read the tag from here
     return 0
@@ -144,6 +146,8 @@ def _drift(args: argparse.Namespace) -> int:
     result = check_drift(params, reference, current, args.out, model=args.model)
     print((args.out / SUMMARY_FILE).read_text(encoding="utf-8"), end="")
     write_github_output("drift", "true" if result["drift"] else "false")
+    # retraining needs the outcomes: the drift workflow says so instead of failing without them
+    write_github_output("labelled", "true" if result["current"]["labelled"] else "false")
     return 0  # drift is a finding, not a failure
 
 
@@ -196,7 +200,8 @@ def _champion(args: argparse.Namespace) -> int:
 
     status = build_champion(args.base, args.out, params=args.params)
     if status["status"] == "trained":
-        print(f"trained main's model from {status['commit'][:12]} into {args.out}")
+        where = " in main's locked environment" if status["environment"]["base_lock"] else ""
+        print(f"trained main's model from {status['commit'][:12]} into {args.out}{where}")
     else:
         print(f"no champion ({status['status']}): {status['reason']}")
     return 0
@@ -226,6 +231,22 @@ def _compare(args: argparse.Namespace) -> int:
     return 0 if comparison.passed else 1
 
 
+def _comment(args: argparse.Namespace) -> int:
+    from .comment import load_report, render_comment
+
+    text = render_comment(load_report(args.report), run_url=args.run_url)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote the comment ({len(text):,} characters) to {args.out}")
+    return 0
+
+
+def _run_url(text: str) -> str:
+    if not text.startswith("https://"):
+        raise argparse.ArgumentTypeError(f"expected an https:// URL, got {text!r}")
+    return text
+
+
 def _github_repo(text: str) -> str:
     owner, _, name = text.partition("/")
     allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -253,7 +274,7 @@ def _add_model_commands(commands: argparse._SubParsersAction) -> None:
     data.add_argument("--scenario", choices=("baseline", "fuel-shock"), default="baseline")
     data.add_argument("--rows", type=_positive_int, default=8760)
     data.add_argument("--seed", type=int, default=0)
-    data.add_argument("--start", help="first date, YYYY-MM-DD (default: by scenario)")
+    data.add_argument("--start", help="first day, YYYY-MM-DD (default: by scenario)")
     data.add_argument("--out", type=Path, required=True, help="CSV file to write")
     data.set_defaults(handler=_data)
 
@@ -299,7 +320,7 @@ def _add_model_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_pull_request_commands(commands: argparse._SubParsersAction) -> None:
-    """What the pr workflow runs besides training: main's model, then the comparison."""
+    """What the pr workflows run besides training: main's model, the comparison, the comment."""
     champion = commands.add_parser("champion", help="train main's model from the base commit")
     champion.add_argument("--base", required=True, help="git revision of the base (e.g. main)")
     champion.add_argument("--out", type=Path, required=True, help="model directory to write")
@@ -317,6 +338,14 @@ def _add_pull_request_commands(commands: argparse._SubParsersAction) -> None:
     compare.add_argument("--lock", type=Path, default=Path("uv.lock"), help="lock file to cite")
     compare.set_defaults(handler=_compare)
 
+    comment = commands.add_parser(
+        "comment", help="the PR comment from report.json (untrusted data), size-bounded"
+    )
+    comment.add_argument("--report", type=Path, required=True, help="report.json from compare")
+    comment.add_argument("--out", type=Path, required=True, help="markdown file to write")
+    comment.add_argument("--run-url", type=_run_url, help="the pr run, linked when truncated")
+    comment.set_defaults(handler=_comment)
+
 
 def _add_release_commands(commands: argparse._SubParsersAction) -> None:
     """Serving the merged model: batch predictions, the bento, the model card."""
@@ -329,6 +358,9 @@ def _add_release_commands(commands: argparse._SubParsersAction) -> None:
     bento = commands.add_parser("bento", help="save the model to BentoML and build its bento")
     bento.add_argument("--model", type=Path, required=True, help="directory written by train")
     bento.add_argument("--version", help="bento version (default: generated by BentoML)")
+    bento.add_argument(
+        "--base-image", help="the image's FROM (default: BentoML's python:<version>-slim)"
+    )
     bento.set_defaults(handler=_bento)
 
     card = commands.add_parser("card", help="write the model card (markdown) for a release")

@@ -87,8 +87,9 @@ def random_holdout(
     rng = np.random.default_rng(seed)
     if group_by:
         groups = records.groupby(group_by, sort=True, dropna=False).ngroup().to_numpy()
-        chosen = rng.random(groups.max() + 1) < fraction
-        return chosen[groups]
+        count = groups.max() + 1
+        # a share of the groups, not a coin per group: with few groups a coin may pick none
+        return _pick(np.arange(count), fraction, rng, count)[groups]
     if stratify_by is None:
         return _pick(np.arange(len(records)), fraction, rng, len(records))
     mask = np.zeros(len(records), dtype=bool)

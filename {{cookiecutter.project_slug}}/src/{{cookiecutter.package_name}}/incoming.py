@@ -33,7 +33,7 @@ class Table:
             return None
         first, last = times.min(), times.max()
         if pd.api.types.is_datetime64_any_dtype(times):
-            return str(first.date()), str(last.date())
+            return first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%d")
         return str(first), str(last)
 
 

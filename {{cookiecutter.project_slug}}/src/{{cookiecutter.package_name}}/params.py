@@ -241,7 +241,12 @@ def _describe(error: ValidationError) -> str:
         message = detail["msg"].removeprefix("Value error, ")
         if detail["type"] == "extra_forbidden":
             message = "unknown key (check its spelling)"
-        elif "input" in detail and detail["type"] != "missing":
+        elif detail["type"] != "missing" and _is_value(detail.get("input")):
             message += f" (got {detail['input']!r})"
         lines.append(f"  - {key}: {message}")
     return "\n".join(lines)
+
+
+def _is_value(given: object) -> bool:
+    """A single value worth quoting; a model validator's input is a whole section, or all of it."""
+    return given is not None and not isinstance(given, dict | list) and len(repr(given)) <= 80

@@ -98,7 +98,7 @@ DATE_PARTS = ("year", "month", "day_of_week", "day_of_year")
 
 
 def date_parts(frame):
-    """Each date column as numbers a model can split on: year, month, weekday, day of year."""
+    """Each datetime column as numbers a model splits on: year, month, weekday, day of year."""
     import pandas as pd
 
     columns = {}

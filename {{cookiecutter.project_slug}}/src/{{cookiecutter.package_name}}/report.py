@@ -222,6 +222,7 @@ def _changes(c: Comparison, context: Context) -> str:
         same = main_run["data"]["sha256"] == c.challenger_run["data"]["sha256"]
         lines += ["", "Same training data." if same else "**The training data changed.**"]
         lines += ["", contract_changes(main_run.get("schema"), c.challenger_run.get("schema"))]
+        lines += _dependencies(main_run, context)
     lines += ["", validation]
     return "\n".join(lines)
 
@@ -243,6 +244,23 @@ def contract_changes(before: str | None, after: str | None) -> str:
         if names
     ]
     return f"**The data contract (schema.yaml) changed**: {'; '.join(parts) or 'its settings'}."
+
+
+def _dependencies(main_run: dict, context: Context) -> list[str]:
+    """Whether main's lock (recorded by `champion`) is this PR's, and where main was trained."""
+    environment = main_run.get("environment")
+    if environment is None:  # a champion recorded before environments were
+        return []
+    name = context.lock_name
+    if environment["lock_sha256"] == context.lock_sha256:
+        return ["", f"Same dependencies (`{name}`)."]
+    where = (
+        f"main's model was rebuilt in an environment installed from main's `{name}`, so the "
+        "change of versions is part of what is measured above"
+        if environment.get("base_lock")
+        else f"main has no `{name}`: its model was trained in this PR's environment"
+    )
+    return ["", f"**Dependencies changed: `{name}`** ({where})."]
 
 
 def _champion_run(c: Comparison) -> dict | None:
@@ -311,13 +329,24 @@ def _footer(c: Comparison, context: Context) -> str:
             _side_by_side(rows, _champion_run(c), c.challenger_run),
             "",
             f"Holdout data sha256 `{c.holdout.sha256}`. Bootstrap: {c.resamples} resamples, "
-            f"seed {c.seed}. Lock file: {lock}. Both models were trained in this job's "
-            "environment. No PNG plots (matplotlib is not a dependency): the chart above is "
-            "Mermaid and every number is in the report artifact's `report.json`.",
+            f"seed {c.seed}. Lock file: {lock}. {_trained_in(_champion_run(c))} No PNG plots "
+            "(matplotlib is not a dependency): the chart above is Mermaid and every number is "
+            "in the report artifact's `report.json`.",
             "",
             "</details>",
         ]
     )
+
+
+def _trained_in(main_run: dict | None) -> str:
+    environment = (main_run or {}).get("environment") or {}
+    if environment.get("base_lock"):
+        sha = environment["lock_sha256"]
+        return (
+            f"Main's model was trained in an environment installed from main's "
+            f"`{environment['lock']}` (sha256 `{sha}`), this PR's in this job's environment."
+        )
+    return "Both models were trained in this job's environment."
 
 
 def _commit(run: dict) -> str:

@@ -97,7 +97,7 @@ def _parse_types(
             expected = "a number"
         elif kind.startswith("datetime"):
             parsed = pd.to_datetime(frame[name], errors="coerce", format="ISO8601")
-            expected = "a date (YYYY-MM-DD)"
+            expected = "a datetime (ISO 8601, e.g. 2024-01-31)"
         else:
             continue
         bad = parsed.isna() & frame[name].notna()
@@ -125,11 +125,13 @@ def _problems_from(
     ]
     problems = []
     duplicates = failure_cases["check"] == "multiple_fields_uniqueness"
-    if duplicates.any():
-        key = list(schema.unique or [])
+    key = list(schema.unique or [])
+    # without one of its columns the key is not checked (pandera would check what is left)
+    if duplicates.any() and set(key) <= set(frame.columns):
         problems.append(_duplicate_keys(frame, key, failure_cases.loc[duplicates, "index"]))
+    # dropna=False: pandera leaves `column` empty for a missing column (its name is the case)
     for (column, check), cases in failure_cases[~duplicates].groupby(
-        ["column", "check"], sort=False
+        ["column", "check"], sort=False, dropna=False
     ):
         if check == "column_in_dataframe":
             problems += [

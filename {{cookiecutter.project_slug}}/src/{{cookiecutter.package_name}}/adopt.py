@@ -1,0 +1,218 @@
+"""`adopt`: makes a user's table the project's data (schema, params, training data), atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .errors import ProjectError
+from .infer import Inference, infer_contract
+from .tables import read_table, table_format, write_table_atomically
+
+PARAMS_FILE = "params.yaml"
+SCHEMA_FILE = "schema.yaml"
+SCHEMA_HEADER = """\
+# The data contract: each column's type, whether it may be empty, and its checks, in Pandera's
+# YAML format (pandera.pandas.DataFrameSchema.from_yaml). Every stage validates data against it.
+# Inferred by `adopt` from {source}; edit freely: a change shows as a diff in the pull request.
+"""
+PARAMS_HEADER = """\
+# Everything a reviewer may change about the model lives here; a PR that edits this file shows
+# its effect in the bot's comment. Validated on load: an unknown key or a bad value is an error.
+# The data sections were inferred by `adopt` from {source}; edit freely.
+"""
+# One comment above each section of the params.yaml that adopt writes: why the section exists.
+SECTION_COMMENTS = {
+    "task": "regression, or classification (binary or multiclass, from the target's classes)",
+    "data": "paths relative to this file; incoming: recent production data (folder, file or URL)",
+    "features": "categorical: unseen values allowed; datetime: expanded to year, month, weekday",
+    "key": "identifies a row: duplicates are invalid; retrain keeps the newest",
+    "slices": "metrics are also reported for each value of these columns",
+    "model": "target_transform: none | log1p (fit on log(1 + target), predict back)",
+    "split": "time_column set: the newest rows are held out; else a seeded random split",
+    "gate": "compare: the PR's model may be at most max_regression (relative) worse than main's",
+    "drift": "drift reported when `share` of the features drift, or decay_metric decays",
+}
+
+
+@dataclass(frozen=True)
+class AdoptResult:
+    """What adopt did: its decisions in order, the files it wrote, and what `check` returned."""
+
+    decisions: list[str]
+    written: list[Path]
+    checked: object = None
+
+
+def adopt(
+    source: Path,
+    project: Path,
+    *,
+    target: str,
+    task: str | None = None,
+    time_column: str | None = None,
+    key: Sequence[str] = (),
+    slices: Sequence[str] | None = None,
+    group_by: Sequence[str] = (),
+    check: Callable[[Path], object],
+) -> AdoptResult:
+    """Make `source` (CSV or Parquet) the data of `project`, then call `check(project)`.
+
+    Writes schema.yaml, params.yaml and data/train.<csv|parquet> in `project`. All or nothing:
+    when inference, a write or `check` raises, every one of those files is back to its previous
+    bytes (or absent, if it was), and the exception propagates unchanged.
+    """
+    source, project = Path(source), Path(project)
+    frame = read_table(source)
+    inference = infer_contract(frame, target, task, time_column, key, slices, group_by)
+    params_path = project / PARAMS_FILE
+    existing = _read_params(params_path)
+    data_file = f"data/train.{table_format(source)}"
+    decisions = [*inference.decisions, *_notes(existing, inference, project, data_file)]
+    params = _merged_params(existing, inference, data_file)
+    texts = {
+        project / SCHEMA_FILE: SCHEMA_HEADER.format(source=source.name) + inference.schema_yaml,
+        params_path: _render_params(params, source.name),
+    }
+    written = [*texts, project / data_file]
+    with _restored_on_failure(written):
+        for path, text in texts.items():
+            _write_text_atomically(path, text)
+        write_table_atomically(frame, project / data_file)
+        checked = check(project)
+    return AdoptResult(decisions=decisions, written=written, checked=checked)
+
+
+def _read_params(path: Path) -> dict:
+    if not path.is_file():
+        raise ProjectError(f"{path} not found: adopt updates an existing project's params")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ProjectError(f"{path} is not valid YAML: {error}") from error
+    if not isinstance(raw, dict):
+        raise ProjectError(f"{path} must be a mapping of keys to values")
+    return raw
+
+
+def _merged_params(existing: dict, inference: Inference, data_file: str) -> dict:
+    """The inferred sections, with the model, seed, incoming data and retrain kept as they were."""
+    inferred = inference.params
+    old_model, old_data = existing.get("model") or {}, existing.get("data") or {}
+    model = {key: old_model[key] for key in ("name",) if key in old_model}
+    # hyper-parameters set for the other task may not even exist for this one's estimator
+    if _fits_task(old_model, inferred["task"]):
+        model["hyperparameters"] = old_model["hyperparameters"]
+    model |= inferred["model"]
+    data = {"train": data_file, "schema": SCHEMA_FILE}
+    if "incoming" in old_data:
+        data["incoming"] = old_data["incoming"]
+    merged = {"task": inferred["task"], "target": inferred["target"], "data": data}
+    merged |= {section: inferred[section] for section in ("features", "key", "slices")}
+    merged |= {"model": model, "split": inferred["split"]}
+    if "seed" in existing:
+        merged["seed"] = existing["seed"]
+    merged |= {"gate": inferred["gate"], "drift": inferred["drift"]}
+    if "retrain" in existing:
+        merged["retrain"] = existing["retrain"]
+    return merged
+
+
+def _fits_task(model: dict, task: str) -> bool:
+    """Whether `model`'s hyper-parameters are all accepted by its estimator for `task`."""
+    from .pipeline import ESTIMATORS
+
+    estimator = ESTIMATORS.get((task, model.get("name")))
+    names = set(model.get("hyperparameters") or {})
+    return estimator is not None and names <= set(estimator().get_params())
+
+
+def _notes(existing: dict, inference: Inference, project: Path, data_file: str) -> list[str]:
+    """Decisions about the project rather than the data: what was kept, what is now unused."""
+    notes = []
+    old_task = existing.get("task")
+    old_model = existing.get("model") or {}
+    if old_task and "hyperparameters" in old_model and not _fits_task(old_model, inference.params["task"]):
+        notes.append(
+            f"The task changed from {old_task}: model.hyperparameters were dropped (the "
+            "estimator's defaults apply); tune them again."
+        )
+    old_train = (existing.get("data") or {}).get("train")
+    if old_train and Path(old_train) != Path(data_file) and (project / old_train).exists():
+        notes.append(f"{old_train}, the previous training data, is no longer used.")
+    incoming = (existing.get("data") or {}).get("incoming")
+    if incoming:
+        notes.append(f"Recent data is read from {incoming}: it needs the columns of {data_file}.")
+    return notes
+
+
+def _render_params(params: dict, source: str) -> str:
+    parts = [PARAMS_HEADER.format(source=source)]
+    for key, value in params.items():
+        comment = SECTION_COMMENTS.get(key)
+        # flow style for the innermost lists and mappings (`categorical: [a, b]`, as people write
+        # it), but never for a whole section: `seed: 42`, not `{seed: 42}`
+        flow = None if isinstance(value, dict | list) else False
+        block = yaml.dump(
+            {key: value}, Dumper=_PlainDumper, sort_keys=False, default_flow_style=flow, width=100
+        )
+        parts.append((f"# {comment}\n" if comment else "") + block)
+    return "\n".join(parts)
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a list twice rather than as an anchor and alias (&id001), which people misread."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
+def _write_text_atomically(path: Path, text: str) -> None:
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _restored_on_failure(paths: Sequence[Path]) -> Iterator[None]:
+    """Put every path back as it was (same bytes, or absent) if the block raises anything.
+
+    Each existing file is moved aside to a backup beside it (a rename: no copy, exact bytes)
+    and moved back on failure; on success the backups are deleted. Folders the block creates
+    for a new file are removed again if they end up empty.
+    """
+    backups = {path: path.with_name(f".{path.name}.adopt-backup") for path in paths}
+    new_dirs = [d for path in paths for d in _missing_parents(path)]
+    moved = []
+    try:
+        for path, backup in backups.items():
+            if path.exists():
+                os.replace(path, backup)
+                moved.append(path)
+        yield
+    except BaseException:
+        for path in paths:
+            path.unlink(missing_ok=True)
+        for path in moved:
+            os.replace(backups[path], path)
+        for directory in sorted(set(new_dirs), key=lambda d: len(d.parts), reverse=True):
+            if directory.is_dir() and not any(directory.iterdir()):
+                directory.rmdir()
+        raise
+    for path in moved:
+        backups[path].unlink(missing_ok=True)
+
+
+def _missing_parents(path: Path) -> list[Path]:
+    return [parent for parent in path.parents if not parent.exists()]

@@ -1,0 +1,197 @@
+"""adopt makes a user's table the project's data, or leaves the project exactly as it was."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+import pytest
+import yaml
+from sklearn import datasets
+
+from {{ cookiecutter.package_name }}.adopt import AdoptResult, adopt
+from {{ cookiecutter.package_name }}.errors import ProjectError
+from {{ cookiecutter.package_name }}.tables import read_table
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project folder with the baked params.yaml, a schema and the demo's training data."""
+    root = tmp_path / "project"
+    (root / "data").mkdir(parents=True)
+    shutil.copy(PROJECT / "params.yaml", root / "params.yaml")
+    (root / "schema.yaml").write_text("# the demo's contract\n", encoding="utf-8")
+    (root / "data" / "train.csv").write_text("day,quantity\n2024-01-01,3\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def diabetes_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "diabetes.csv"
+    datasets.load_diabetes(as_frame=True).frame.to_csv(path, index=False)
+    return path
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under `root` with its bytes: equal snapshots mean an untouched project."""
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def validate_and_read(project: Path) -> str:
+    """A stand-in for the real check: the new data must pass the new schema."""
+    params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    schema = pa.DataFrameSchema.from_yaml(project / params["data"]["schema"])
+    schema.validate(read_table(project / params["data"]["train"]), lazy=True)
+    return "trained"
+
+
+def failing_check(project: Path) -> None:
+    raise RuntimeError("training failed")
+
+
+def test_it_writes_the_schema_the_params_and_the_data_then_checks(project, diabetes_csv):
+    result = adopt(diabetes_csv, project, target="target", check=validate_and_read)
+    assert isinstance(result, AdoptResult)
+    assert result.checked == "trained"
+    assert result.written == [
+        project / "schema.yaml",
+        project / "params.yaml",
+        project / "data" / "train.csv",
+    ]
+    assert any(decision.startswith("Task: regression") for decision in result.decisions)
+    pd.testing.assert_frame_equal(
+        read_table(project / "data" / "train.csv"), read_table(diabetes_csv)
+    )
+    assert "Inferred by `adopt` from diabetes.csv" in (project / "schema.yaml").read_text()
+    assert not list(project.rglob(".*"))  # no backup or temp file left behind
+
+
+def test_the_params_keep_the_model_seed_incoming_data_and_retrain(project, diabetes_csv):
+    before = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    adopt(diabetes_csv, project, target="target", check=validate_and_read)
+    text = (project / "params.yaml").read_text(encoding="utf-8")
+    after = yaml.safe_load(text)
+    assert text.startswith("# Everything a reviewer may change")
+    assert after["model"]["name"] == before["model"]["name"]
+    assert after["model"]["hyperparameters"] == before["model"]["hyperparameters"]
+    assert after["model"]["target_transform"] == "none"
+    assert (after["seed"], after["retrain"]) == (before["seed"], before["retrain"])
+    assert after["data"] == {
+        "train": "data/train.csv",
+        "schema": "schema.yaml",
+        "incoming": before["data"]["incoming"],
+    }
+    assert after["target"] == "target"
+    assert len(after["features"]["numeric"]) == 10
+    assert after["gate"]["primary_metric"] == "mae"
+    assert list(after) == [
+        "task",
+        "target",
+        "data",
+        "features",
+        "key",
+        "slices",
+        "model",
+        "split",
+        "seed",
+        "gate",
+        "drift",
+        "retrain",
+    ]
+
+
+def test_a_failing_check_leaves_every_file_as_it_was(project, diabetes_csv):
+    before = snapshot(project)
+    with pytest.raises(RuntimeError, match="training failed"):
+        adopt(diabetes_csv, project, target="target", check=failing_check)
+    assert snapshot(project) == before
+
+
+def test_adopting_the_projects_own_training_file_in_place_rolls_back_too(project, diabetes_csv):
+    own = project / "data" / "train.csv"
+    shutil.copy(diabetes_csv, own)
+    before = snapshot(project)
+    with pytest.raises(RuntimeError):
+        adopt(own, project, target="target", check=failing_check)
+    assert snapshot(project) == before
+    adopt(own, project, target="target", check=validate_and_read)
+    pd.testing.assert_frame_equal(read_table(own), read_table(diabetes_csv))
+
+
+def test_bad_input_changes_nothing(project, diabetes_csv):
+    before = snapshot(project)
+    with pytest.raises(ProjectError, match="target column 'weight' not found"):
+        adopt(diabetes_csv, project, target="weight", check=validate_and_read)
+    assert snapshot(project) == before
+
+
+def test_a_parquet_source_becomes_parquet_training_data(project, tmp_path):
+    source = tmp_path / "iris.parquet"
+    datasets.load_iris(as_frame=True).frame.to_parquet(source, index=False)
+    result = adopt(source, project, target="target", check=validate_and_read)
+    params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    assert params["data"]["train"] == "data/train.parquet"
+    assert project / "data" / "train.parquet" in result.written
+    # the demo's CSV stays (adopt deletes nothing) and the decisions say it is unused now
+    assert (project / "data" / "train.csv").exists()
+    assert any("previous training data" in decision for decision in result.decisions)
+
+
+def test_a_new_task_keeps_hyperparameters_its_estimator_accepts(project, tmp_path):
+    source = tmp_path / "wine.csv"
+    datasets.load_wine(as_frame=True).frame.to_csv(source, index=False)
+    before = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))["model"]
+    adopt(source, project, target="target", check=validate_and_read)
+    params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    assert params["task"] == "classification"
+    if before["name"] != "linear":  # the tree models take the same settings for both tasks
+        assert params["model"]["hyperparameters"] == before["hyperparameters"]
+
+
+def test_a_new_task_drops_hyperparameters_its_estimator_does_not_take(project, tmp_path):
+    params_path = project / "params.yaml"
+    params = yaml.safe_load(params_path.read_text(encoding="utf-8"))
+    params["task"] = "regression"
+    params["model"] = dict(name="linear", hyperparameters=dict(alpha=2.0))
+    params_path.write_text(yaml.safe_dump(params), encoding="utf-8")
+    source = tmp_path / "wine.csv"
+    datasets.load_wine(as_frame=True).frame.to_csv(source, index=False)
+    result = adopt(source, project, target="target", check=validate_and_read)
+    written = yaml.safe_load(params_path.read_text(encoding="utf-8"))
+    assert "hyperparameters" not in written["model"]
+    assert any("The task changed" in decision for decision in result.decisions)
+
+
+def test_a_rollback_removes_files_and_folders_that_did_not_exist(project, tmp_path):
+    shutil.rmtree(project / "data")
+    (project / "schema.yaml").unlink()
+    before = snapshot(project)
+    source = tmp_path / "cancer.parquet"
+    datasets.load_breast_cancer(as_frame=True).frame.to_parquet(source, index=False)
+    with pytest.raises(RuntimeError):
+        adopt(source, project, target="target", check=failing_check)
+    assert snapshot(project) == before
+    assert not (project / "data").exists()
+
+
+def test_a_keyboard_interrupt_during_the_check_also_rolls_back(project, diabetes_csv):
+    def interrupted(project: Path) -> None:
+        raise KeyboardInterrupt
+
+    before = snapshot(project)
+    with pytest.raises(KeyboardInterrupt):
+        adopt(diabetes_csv, project, target="target", check=interrupted)
+    assert snapshot(project) == before
+
+
+def test_a_project_without_params_is_an_error(tmp_path, diabetes_csv):
+    with pytest.raises(ProjectError, match=r"params\.yaml not found"):
+        adopt(diabetes_csv, tmp_path, target="target", check=validate_and_read)
