@@ -30,7 +30,6 @@ DEFAULT_FILES = {
     "uv.lock",
     "data/train.csv",
     "data/incoming/README.md",
-    "schema.yaml",
     ".pre-commit-config.yaml",
     ".github/CODEOWNERS",
     ".github/dependabot.yml",

@@ -106,7 +106,6 @@ def test_with_git_the_project_has_no_trace_of_dvc(cookies):
     project = bake(cookies)
     assert not [p for p in project.rglob("*") if p.name.startswith(".dvc") or p.suffix == ".dvc"]
     assert not (project / ".github/actions/data").exists()
-    assert "dvc" not in (project / "pyproject.toml").read_text()
     for workflow in (project / ".github/workflows").glob("*.yml"):
         assert "id-token" not in workflow.read_text(), workflow.name
 

@@ -107,8 +107,8 @@ def run_dvc(root: Path, args: Sequence[str]) -> subprocess.CompletedProcess:
     """`dvc ARGS` in `root`, with this interpreter's DVC, no analytics, output captured."""
     if importlib.util.find_spec("dvc") is None:
         raise StorageError(
-            "the data is tracked by DVC but DVC is not installed: `pip install -e '.[dvc]'` "
-            "(for a cloud remote, its plugin too: e.g. 'dvc[s3]')"
+            "the data is tracked by DVC but DVC is not installed: `uv sync --extra dvc` "
+            "(or `pip install -e '.[dvc]'`)"
         )
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     return subprocess.run(
@@ -266,8 +266,9 @@ def _explain(
         )
     if "requires 'dvc-" in text or "is supported, but requires" in text:
         return (
-            f"dvc {action}: DVC lacks the plugin for {where}: install it, e.g. "
-            "`pip install 'dvc[s3]'` (or dvc[gs], dvc[azure])"
+            f"dvc {action}: DVC lacks the plugin for {where}: make the `dvc` extra in "
+            "pyproject.toml install it (`dvc[s3]`, `dvc[gs]` or `dvc[azure]`), run `uv lock` "
+            "and commit uv.lock"
         )
     if any(sign in text for sign in CREDENTIAL_SIGNS):
         return (
