@@ -199,7 +199,10 @@ def _has_dvc(*runs: dict | None) -> bool:
 def _dvc_cell(run: dict) -> str:
     """The data version as the DVC pointer names it: md5 and size (or "in git")."""
     version = run["data"].get("dvc")
-    return f"md5 `{version['md5']}`, {version['size']:,} bytes" if version else "in git"
+    if not isinstance(version, dict):
+        return "in git"
+    size = version.get("size")  # report.json is untrusted input to comment.py: no crash on it
+    return f"md5 `{version.get('md5')}`, " + (f"{size:,} bytes" if isinstance(size, int) else "?")
 
 
 def _changes(c: Comparison, context: Context) -> str:
