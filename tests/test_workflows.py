@@ -188,9 +188,8 @@ def test_only_the_jobs_that_write_may_write(baked):
         for job, p in job_permissions(baked, workflow).items()
         if "id-token" in p
     }
-    assert oidc == (
-        {"pr.yml:model-report", "release.yml:build", "drift.yml:drift"} if dvc else set()
-    )
+    reads_data = {"pr.yml:model-report", "release.yml:build", "drift.yml:drift", "ci.yml:checks"}
+    assert oidc == (reads_data if dvc else set())
     assert job_permissions(baked, "comment.yml") == {
         "post": {"actions": "read", "contents": "read", "pull-requests": "write"}
     }
