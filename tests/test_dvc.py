@@ -256,14 +256,15 @@ def pr_and_comment(repo: Path, state: Path, number: int, base: str, branch: str,
 
     head = git(repo, "rev-parse", branch)
     record = github_record(state)
-    record["pulls"].append(
-        {
-            "number": number,
-            "state": "open",
-            "head": {"ref": branch, "sha": head, "repo": {"owner": {"login": "octo-org"}}},
-            "base": {"ref": "main", "sha": base},
-        }
-    )
+    if not [pull for pull in record["pulls"] if pull["number"] == number]:  # not the bot's PR
+        record["pulls"].append(
+            {
+                "number": number,
+                "state": "open",
+                "head": {"ref": branch, "sha": head, "repo": {"owner": {"login": "octo-org"}}},
+                "base": {"ref": "main", "sha": base},
+            }
+        )
     state.mkdir(parents=True, exist_ok=True)
     (state / "github.json").write_text(json.dumps(record))
     git(repo, "checkout", "-q", "--detach", "main")
@@ -356,8 +357,9 @@ def test_the_whole_loop_keeps_only_pointers_in_git(repo, store, tmp_path):
     assert in_store(store, retrained["md5"])  # pushed before the pointer was committed
 
     # 4. The retraining PR's check: champion at main's pointer, challenger at the new one.
-    pr_and_comment(repo, state, 6, git(repo, "rev-parse", "main"), "retrain/drift", run_id=300)
-    body = next(c["body"] for c in github_record(state)["comments"] if c["issue"] == 6)
+    number = int(drift.step("cpr").outputs["pull-request-number"])
+    pr_and_comment(repo, state, number, git(repo, "rev-parse", "main"), "retrain/drift", 300)
+    body = next(c["body"] for c in github_record(state)["comments"] if c["issue"] == number)
     assert f"md5 `{new['md5']}`" in body and f"md5 `{retrained['md5']}`" in body
 
     # 5. A fresh clone plus fetch reproduces the retrained model byte for byte.
