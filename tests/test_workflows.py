@@ -516,7 +516,7 @@ def test_the_champion_is_main_as_github_merged_the_pull_request_not_a_stale_base
 @pytest.mark.slow
 def test_a_step_that_crashes_still_gets_a_comment_saying_which(remote, tmp_path):
     state, base = tmp_path / "state", git(remote, "rev-parse", "main")
-    head = commit_change(remote, "broken", "params.yaml", "name: gradient_boosting", "name: nope")
+    head = commit_change(remote, "broken", "params.yaml", "max_leaf_nodes: 31", "max_leaf_nodes: 1")
     open_pull(state, 14, "octo-org", "broken", head, base)
     event = pull_request_event(
         number=14, base_sha=base, head_sha=head, head_ref="broken", repository=REPOSITORY

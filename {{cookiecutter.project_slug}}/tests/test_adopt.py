@@ -108,6 +108,37 @@ def test_the_params_keep_the_model_seed_incoming_data_and_retrain(project, diabe
     ]
 
 
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_the_written_file_passes_the_written_schema_with_every_kind_of_column(
+    project, tmp_path, suffix
+):
+    rows = 120
+    frame = pd.DataFrame(
+        {
+            "day": pd.date_range("2024-01-01", periods=rows, freq="D").strftime("%Y-%m-%d"),
+            "branch": [["north", "south", "east"][i % 3] for i in range(rows)],
+            "on_offer": [None if i % 7 == 0 else i % 2 == 0 for i in range(rows)],
+            "cost": [None if i % 11 == 0 else 1.0 + i % 9 for i in range(rows)],
+            "note": [f"note {i}, long enough to count as free text, surely" for i in range(rows)],
+            "label": [["yes", "no"][(i // 3) % 2] for i in range(rows)],
+        }
+    )
+    source = tmp_path / f"mixed.{suffix}"
+    if suffix == "csv":
+        frame.to_csv(source, index=False)
+    else:
+        frame.to_parquet(source, index=False)
+    result = adopt(source, project, target="label", time_column="day", check=validate_and_read)
+    assert result.checked == "trained"
+    params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    assert params["features"] == {
+        "categorical": ["branch", "on_offer"],
+        "numeric": ["cost"],
+        "datetime": [],
+    }
+    assert params["split"]["time_column"] == "day"
+
+
 def test_a_failing_check_leaves_every_file_as_it_was(project, diabetes_csv):
     before = snapshot(project)
     with pytest.raises(RuntimeError, match="training failed"):

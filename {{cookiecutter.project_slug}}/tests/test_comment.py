@@ -71,7 +71,7 @@ def test_a_report_larger_than_the_bound_is_refused(tmp_path, compared, capsys):
     assert "at most 1,000,000" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"runs": {} }'])
+@pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"runs": []}'])
 def test_a_report_that_is_not_a_model_report_is_an_error(tmp_path, text, capsys):
     assert comment_cli(tmp_path, text) == (1, "")
     assert "error:" in capsys.readouterr().err

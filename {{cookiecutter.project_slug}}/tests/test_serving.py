@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -215,7 +216,7 @@ def test_served_predictions_equal_the_pipelines_own(server, rows, trained_model_
     model = load_model(trained_model_dir)
     expected = model.predict(read_table_of(rows))
     assert len(answer) == len(rows)
-    assert served(answer, model) == pytest.approx(expected.tolist(), rel=1e-12)
+    np.testing.assert_allclose(served(answer, model), expected, rtol=1e-12)
     if model.task == "classification":
         labels = [str(label) for label in model.labels_of(expected)]
         assert [str(item["label"]) for item in answer] == labels
@@ -236,7 +237,7 @@ def test_served_predictions_equal_batch_predict_on_the_same_file(
     status, answer = post_rows(server, json_rows(records))  # extra columns are ignored
     assert status == 200, answer
     expected = model.predict(read_table_of(json_rows(records[FEATURES])))
-    assert served(answer, model) == pytest.approx(expected.tolist(), rel=1e-12)
+    np.testing.assert_allclose(served(answer, model), expected, rtol=1e-12)
 
 
 def bad_row(rows: list[dict], field: str, value: object) -> list[dict]:
