@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= build/demo
 
-.PHONY: demo test bench lock verdicts venv clean
+.PHONY: demo test bench bench-dvc lock verdicts venv clean
 
 venv: $(VENV)/.installed
 
@@ -31,6 +31,10 @@ lock: venv
 # How often the gate and the drift check are right (docs/verdicts.md); VERDICTS_SIZE=smoke is tiny.
 verdicts: venv
 	$(BIN)/python verdicts/run.py
+
+# data in git vs DVC: repository size after ten retraining PRs at 1M rows, and dvc pull's time
+bench-dvc: venv
+	$(BIN)/python bench/dvc.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -22,6 +22,8 @@ ANSWERS = json.loads(
     "task": cookiecutter.task,
     "model": cookiecutter.model,
     "container_registry": cookiecutter.container_registry,
+    "data_storage": cookiecutter.data_storage,
+    "dvc_remote": cookiecutter.dvc_remote,
 } | tojson }}"""
 )
 
@@ -31,10 +33,15 @@ PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
 OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 REGISTRY = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?(?:/[a-z0-9._-]+)*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A bucket (and an optional path) on S3, Google Cloud Storage or Azure Blob, or an absolute path
+# (a shared disk). Nothing that .dvc/config would read as a comment, a quote or a second line.
+CLOUD_REMOTE = re.compile(r"^(s3|gs|azure)://[a-z0-9][a-z0-9._-]{1,220}(/[A-Za-z0-9._/-]*)?$")
+LOCAL_REMOTE = re.compile(r"^/[A-Za-z0-9._/+-]*$")
 CHOICES = {
     "python_version": ("3.11", "3.12"),
     "task": ("regression", "classification"),
     "model": ("gradient_boosting", "random_forest", "linear"),
+    "data_storage": ("git", "dvc"),
 }
 
 
@@ -78,10 +85,23 @@ def problems(answers: dict[str, str]) -> list[str]:
             f"author_email {answers['author_email']!r} is not an email address, "
             "e.g. 'team@example.com'."
         )
+    if answers["data_storage"] == "dvc":
+        found += remote_problems(answers["dvc_remote"])
     for name, allowed in CHOICES.items():
         if answers[name] not in allowed:
             found.append(f"{name} {answers[name]!r} is not one of: {', '.join(allowed)}.")
     return found
+
+
+def remote_problems(remote: str) -> list[str]:
+    """The DVC remote, checked only when data_storage is dvc (with git it is not used)."""
+    if CLOUD_REMOTE.match(remote) or (LOCAL_REMOTE.match(remote) and remote != "/"):
+        return []
+    return [
+        f"dvc_remote {remote!r} is not a DVC remote this template sets up: use "
+        "s3://BUCKET/PATH, gs://BUCKET/PATH, azure://CONTAINER/PATH, or an absolute path to a "
+        "shared folder (e.g. /mnt/shared/dvc-store); no spaces, quotes or '#'."
+    ]
 
 
 def main() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import tomllib
@@ -71,6 +72,7 @@ DEFAULT_FILES = {
             "retrain",
             "runrecord",
             "service",
+            "storage",
             "tables",
             "train",
             "validation",
@@ -103,6 +105,16 @@ DEFAULT_FILES = {
         )
     ),
 }
+# data_storage=dvc adds DVC's files and the data action, and keeps the data out of git (its
+# bytes stay in the working tree and in DVC's cache, for the first `dvc push`)
+DVC_FILES = {
+    ".dvc/config",
+    ".dvc/.gitignore",
+    ".dvcignore",
+    "data/.gitignore",
+    "data/train.csv.dvc",
+    ".github/actions/data/action.yml",
+}
 UNRENDERED = re.compile(r"{{|}}|{%|%}|cookiecutter\.")
 GITHUB_EXPRESSION = re.compile(r"\$\{\{[^{}]*\}\}")
 
@@ -126,6 +138,9 @@ def test_the_defaults_bake_exactly_the_expected_files(cookies):
 def test_every_value_of_every_option_bakes_a_consistent_project(cookies, option, value):
     project = bake(cookies, **{option: value})
     expected = DEFAULT_FILES - ({"LICENSE"} if value == "Not open source" else set())
+    if option == "data_storage" and value == "dvc":
+        md5 = hashlib.md5((project / "data/train.csv").read_bytes()).hexdigest()
+        expected |= DVC_FILES | {f".dvc/cache/files/md5/{md5[:2]}/{md5[2:]}"}
     assert files_of(project) == expected
     assert_fully_rendered(project)
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())

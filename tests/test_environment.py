@@ -5,13 +5,16 @@ from __future__ import annotations
 import tomllib
 from importlib import metadata
 
+import pytest
 from packaging.requirements import Requirement
 
 from conftest import bake
 
 
-def test_the_shared_environment_satisfies_the_generated_dependencies(cookies):
-    project = tomllib.loads((bake(cookies) / "pyproject.toml").read_text())["project"]
+@pytest.mark.parametrize("storage", ["git", "dvc"])
+def test_the_shared_environment_satisfies_the_generated_dependencies(cookies, storage):
+    baked = bake(cookies, data_storage=storage, dvc_remote="/srv/dvc-store")
+    project = tomllib.loads((baked / "pyproject.toml").read_text())["project"]
     declared = list(project["dependencies"])
     for extra in project["optional-dependencies"].values():
         declared += extra

@@ -88,3 +88,36 @@ def test_not_open_source_removes_the_licence_and_nothing_else(cookies):
         open_source.joinpath("LICENSE").relative_to(open_source)
     }
     assert "MIT License" in (open_source / "LICENSE").read_text()
+
+
+@pytest.mark.parametrize(
+    "remote",
+    [
+        "http://example.com/store",  # a scheme the template does not set up
+        "relative/path",  # DVC would read it relative to .dvc/, not to where you baked
+        "s3://bucket/a path",  # a space
+        "s3://bucket/x#y",  # .dvc/config would read the rest as a comment
+        "/srv/store\nurl = s3://evil",  # a second line in .dvc/config
+        "",
+    ],
+)
+def test_a_dvc_remote_that_would_break_dvc_config_is_refused(tmp_path, remote):
+    done = cookiecutter(tmp_path, "data_storage=dvc", f"dvc_remote={remote}")
+    assert done.returncode != 0
+    assert f"ERROR: dvc_remote {remote!r} is not a DVC remote" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "remote", ["s3://acme-ml/demand", "gs://acme-ml", "azure://models/data", "/mnt/shared/dvc"]
+)
+def test_the_remote_kinds_the_template_sets_up_are_accepted(cookies, remote):
+    project = cookies.bake(extra_context={"data_storage": "dvc", "dvc_remote": remote})
+    assert project.exit_code == 0, project.exception
+    assert f"url = {remote}\n" in (project.project_path / ".dvc/config").read_text()
+
+
+def test_with_git_the_dvc_remote_is_not_even_read(cookies):
+    project = cookies.bake(extra_context={"data_storage": "git", "dvc_remote": "not a remote"})
+    assert project.exit_code == 0, project.exception
+    assert not (project.project_path / ".dvc").exists()

@@ -33,6 +33,7 @@ ANSWER_SETS = [
     {"model": "random_forest"},
     {"model": "linear"},
     {"python_version": "3.12"},
+    {"data_storage": "dvc"},  # the default remote, s3://: the data action with its cloud logins
 ]
 PIN_ROW = re.compile(r"^\| ([\w.-]+/[\w.-]+) \| (v\d+\.\d+\.\d+) \| ([0-9a-f]{40}) \|$", re.M)
 PINS = {
@@ -82,7 +83,7 @@ def test_the_files_match_githubs_schemas(baked):
     github = baked / ".github"
     for schema, files in (
         ("vendor.github-workflows", workflows(baked)),
-        ("vendor.github-actions", [github / "actions" / "setup" / "action.yml"]),
+        ("vendor.github-actions", sorted(github.glob("actions/*/action.yml"))),
         ("vendor.dependabot", [github / "dependabot.yml"]),
     ):
         done = tool(
@@ -178,7 +179,17 @@ def job_permissions(project: Path, workflow: str) -> dict[str, dict]:
 
 
 def test_only_the_jobs_that_write_may_write(baked):
-    assert job_permissions(baked, "pr.yml") == {"model-report": {"contents": "read"}}
+    # with DVC, the jobs that read the data may ask for an OIDC token (to log in to the remote)
+    dvc = {"id-token": "write"} if (baked / ".dvc").is_dir() else {}
+    assert job_permissions(baked, "pr.yml") == {"model-report": {"contents": "read", **dvc}}
+    oidc = {
+        f"{workflow}:{job}"
+        for workflow in ("pr.yml", "release.yml", "drift.yml", "comment.yml", "ci.yml")
+        for job, p in job_permissions(baked, workflow).items()
+        if "id-token" in p
+    }
+    reads_data = {"pr.yml:model-report", "release.yml:build", "drift.yml:drift", "ci.yml:checks"}
+    assert oidc == (reads_data if dvc else set())
     assert job_permissions(baked, "comment.yml") == {
         "post": {"actions": "read", "contents": "read", "pull-requests": "write"}
     }
@@ -212,7 +223,8 @@ def test_each_job_may_make_the_api_calls_its_steps_make(baked):
     drift = yaml.safe_load((baked / ".github/workflows/drift.yml").read_text())["jobs"]["drift"]
     steps = {s.get("id"): s for s in drift["steps"]}
     needed = {"contents": "write", "pull-requests": "write", "issues": "write"}  # issues: labels
-    assert steps["cpr"]["with"]["labels"] and drift["permissions"] == needed
+    oidc = {"id-token": "write"} if (baked / ".dvc").is_dir() else {}  # the DVC remote's login
+    assert steps["cpr"]["with"]["labels"] and drift["permissions"] == needed | oidc
     app = steps["app"]["with"]
     assert {
         k.removeprefix("permission-"): v for k, v in app.items() if "permission-" in k

@@ -351,6 +351,7 @@ class JobContext:
         self.env_from_file: dict[str, str] = {}
         self.path_from_file: list[str] = []
         self.summary: list[str] = []
+        self.action_inputs: dict[str, str] | None = None  # inside a composite action
         self.temp = workspace.parent / f"{workspace.name}.tmp"
         shutil.rmtree(self.temp, ignore_errors=True)
         self.temp.mkdir()
@@ -380,7 +381,9 @@ class JobContext:
             "steps": self.steps,
             "secrets": runner.secrets,
             "vars": runner.variables,
-            "inputs": runner.event.get("inputs") or {},
+            "inputs": self.action_inputs
+            if self.action_inputs is not None
+            else runner.event.get("inputs") or {},
             "runner": {"temp": str(self.temp), "os": "Linux"},
             "needs": {
                 need: {"outputs": runner.job_outputs.get(need, {})}
@@ -676,10 +679,63 @@ def docker_login(use: Use) -> dict:
 
 
 def local_action(use: Use) -> dict:
-    """The project's composite setup: the shared environment is already installed."""
+    """The project's own composite actions. `setup` is a no-op (the shared environment is
+    already installed); any other one runs its steps here, with its inputs and defaults."""
     path = use.job.workspace / use.action.removeprefix("$/").removeprefix("./") / "action.yml"
     if not path.is_file():
         raise StepFailed(f"{use.action}: no action.yml in the workspace (is the repo checked out?)")
+    if path.parent.name == "setup":
+        return {}
+    return run_composite(use, yaml.safe_load(path.read_text()))
+
+
+def run_composite(use: Use, action: dict) -> dict:
+    """A composite action's steps in order: `if:`, `env:`, `run:` (bash) and `uses:` stand-ins.
+
+    Its steps see the action's `inputs` and their own `steps`; the first failure fails the step
+    that used the action, with every log so far.
+    """
+    if action["runs"]["using"] != "composite":
+        raise HarnessError(f"{use.action} is not a composite action")
+    job = use.job
+    declared = action.get("inputs") or {}
+    unknown = set(use.inputs) - set(declared)
+    if unknown:
+        raise HarnessError(f"{use.action} has no inputs {sorted(unknown)}")
+    inputs = {
+        name: use.inputs.get(name, str(spec.get("default", ""))) for name, spec in declared.items()
+    }
+    outer_steps, outer_inputs = job.steps, job.action_inputs
+    job.steps, job.action_inputs = Steps(), inputs
+    logs: list[str] = []
+    try:
+        for index, step in enumerate(action["runs"]["steps"]):
+            step_id = step.get("id", f"__inner{index}")
+            name = step.get("name") or step.get("uses", "")
+            if not truthy(job.condition(step.get("if", "success()"), use.env)):
+                job.steps[step_id] = {"outputs": {}, "outcome": "skipped", "conclusion": "skipped"}
+                continue
+            env = {**use.env, **job.evaluate_mapping(step.get("env", {}), use.env)}
+            output = job.temp / f"inner-output-{id(use)}-{index}"
+            output.write_text("")
+            env["GITHUB_OUTPUT"] = str(output)
+            if "run" in step:
+                if step.get("shell") != "bash":
+                    raise HarnessError(f"{use.action}: a composite run step needs shell: bash")
+                ok, log, outputs = job.run_script(step, env, output)
+            else:
+                ok, log, outputs = job.use_action(step, env, output)
+            logs.append(f"  > {name}\n{log}")
+            job.steps[step_id] = {
+                "outputs": Outputs(step_id, outputs),
+                "outcome": "success" if ok else "failure",
+                "conclusion": "success" if ok else "failure",
+            }
+            if not ok:
+                raise StepFailed(f"{use.action}: step {name!r} failed\n" + "\n".join(logs))
+    finally:
+        job.steps, job.action_inputs = outer_steps, outer_inputs
+    use.record("composite", {"log": "\n".join(logs)})
     return {}
 
 
@@ -757,7 +813,16 @@ def create_pull_request(use: Use) -> dict:
     }
 
 
+def cloud_login(use: Use) -> dict:
+    """An OIDC login: needs the job's id-token permission, which the harness cannot see, so it
+    records the call; the test's remote is a local folder that needs no credentials."""
+    use.record("cloud-login", {"inputs": use.inputs})
+    return {}
+
+
 STAND_INS: dict[str, Callable[[Use], dict | None]] = {
+    "aws-actions/configure-aws-credentials": cloud_login,
+    "google-github-actions/auth": cloud_login,
     "actions/checkout": checkout,
     "actions/upload-artifact": upload_artifact,
     "actions/download-artifact": download_artifact,

@@ -40,7 +40,7 @@ def build_champion(base: str, out: str | Path, params: str | Path = "params.yaml
     with _worktree(root, commit) as tree:
         base_params = tree / params.relative_to(root)
         environment = _environment(base_params.parent, lock_sha256(params.parent / LOCK_FILE))
-        status = _train_base(base_params, out, environment)
+        status = _fetch_base_data(tree, root) or _train_base(base_params, out, environment)
     status = {**status, "base": base, "commit": commit, "environment": environment}
     if status["status"] == "trained":
         _record_environment(out, environment)
@@ -97,6 +97,22 @@ def _worktree(root: Path, commit: str) -> Iterator[Path]:
         _git(root, "worktree", "remove", "--force", str(tree))
         shutil.rmtree(holder, ignore_errors=True)
         _git(root, "worktree", "prune")
+
+
+def _fetch_base_data(tree: Path, root: Path) -> dict | None:
+    """The base commit's own DVC-tracked data, through this checkout's cache (shared objects
+    are not fetched twice); a "failed" status when it cannot be fetched, else None. A base
+    that keeps its data in git needs nothing."""
+    from . import storage
+
+    if not storage.pointers_in(tree):
+        return None
+    storage.share_cache(tree, root)
+    try:
+        storage.pull(tree)
+    except storage.StorageError as error:
+        return _status("failed", f"the base commit's data could not be fetched: {error}")
+    return None
 
 
 def _train_base(params: Path, out: Path, environment: dict) -> dict:

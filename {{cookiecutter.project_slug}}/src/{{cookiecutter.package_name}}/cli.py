@@ -153,15 +153,27 @@ def _drift(args: argparse.Namespace) -> int:
 
 
 def _retrain(args: argparse.Namespace) -> int:
+    from . import storage
     from .params import load_params
-    from .retrain import retrain
+    from .retrain import RECORD_FILE, retrain
 
     params = load_params(args.params)
-    record = retrain(params, args.current or params.incoming_location, drift_dir=args.drift)
+    data, snapshot_file = params.train_path, params.data.train
+    if storage.is_tracked(data):
+        # DVC: the new snapshot is pushed and git gets its pointer; if anything fails the data,
+        # the pointer and retrain.json are put back as they were
+        kept = [data, storage.pointer_of(data), data.with_name(RECORD_FILE)]
+        with storage.restored_on_error(kept):
+            record = retrain(params, args.current or params.incoming_location, drift_dir=args.drift)
+            version = storage.record(data)
+        snapshot_file = storage.pointer_of(snapshot_file)
+        print(f"recorded {data.name} in DVC ({version.describe()}) and pushed it")
+    else:
+        record = retrain(params, args.current or params.incoming_location, drift_dir=args.drift)
     from .github_actions import write_github_output
 
     # the workflow commits exactly these files to the retraining pull request
-    write_github_output("snapshot", str(params.data.train))
+    write_github_output("snapshot", str(snapshot_file))
     write_github_output("record", str(params.data.train.with_name("retrain.json")))
     snapshot = record["snapshot"]
     span = f"{snapshot['from']} to {snapshot['to']}; " if "from" in snapshot else ""
@@ -170,6 +182,17 @@ def _retrain(args: argparse.Namespace) -> int:
         f"{snapshot['rows_from_previous']} kept, {snapshot['rows_from_recent']} recent) "
         f"to {params.train_path}, and why to {params.train_path.with_name('retrain.json')}"
     )
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from .storage import pull
+
+    versions = pull(args.params.resolve().parent)
+    if not versions:
+        print("no DVC pointers (*.dvc): the data is in git, nothing to fetch")
+    for version in versions:
+        print(f"fetched {version.data.name}: {version.describe()} (verified)")
     return 0
 
 
@@ -271,6 +294,12 @@ def _add_model_commands(commands: argparse._SubParsersAction) -> None:
     )
     adopt.add_argument("--params", type=Path, default=Path("params.yaml"))
     adopt.set_defaults(handler=_adopt)
+
+    fetch = commands.add_parser(
+        "fetch", help="pull the DVC-tracked data (every *.dvc pointer), verified by md5"
+    )
+    fetch.add_argument("--params", type=Path, default=Path("params.yaml"))
+    fetch.set_defaults(handler=_fetch)
 
     validate = commands.add_parser("validate", help="check a data file against the schema")
     validate.add_argument("path", type=Path, nargs="?", help="default: data.train in params")

@@ -216,6 +216,19 @@ def _numbers(values: list[float]) -> str:
     return "[" + ", ".join("0" if math.isnan(v) else f"{v:.4f}" for v in values) + "]"
 
 
+def _has_dvc(*runs: dict | None) -> bool:
+    return any(run is not None and "dvc" in run["data"] for run in runs)
+
+
+def _dvc_cell(run: dict) -> str:
+    """The data version as the DVC pointer names it: md5 and size (or "in git")."""
+    version = run["data"].get("dvc")
+    if not isinstance(version, dict):
+        return "in git"
+    size = version.get("size")  # report.json is untrusted input to comment.py: no crash on it
+    return f"md5 `{version.get('md5')}`, " + (f"{size:,} bytes" if isinstance(size, int) else "?")
+
+
 def _changes(c: Comparison, context: Context) -> str:
     validation = context.validation.strip() if context.validation else "Data validation: not run."
     main_run = _champion_run(c)
@@ -227,6 +240,7 @@ def _changes(c: Comparison, context: Context) -> str:
     rows = [
         ("training data", lambda run: f"`{run['data']['path']}`"),
         ("data sha256", lambda run: f"`{run['data']['sha256'][:16]}…`"),
+        *([("DVC version", _dvc_cell)] if _has_dvc(main_run, c.challenger_run) else []),
         ("train rows", lambda run: str(run["data"]["train_rows"])),
         ("holdout rows", lambda run: str(run["data"]["holdout_rows"])),
     ]

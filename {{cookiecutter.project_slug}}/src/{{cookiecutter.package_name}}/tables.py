@@ -30,6 +30,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     kind = table_format(path)
     if not path.is_file():
+        if path.with_name(path.name + ".dvc").is_file():
+            raise ProjectError(
+                f"data file not found: {path} is tracked by DVC and not fetched yet: run "
+                "`python -m {{ cookiecutter.package_name }} fetch` (or `dvc pull`)"
+            )
         raise ProjectError(f"data file not found: {path}")
     if path.stat().st_size == 0:
         raise ProjectError(f"{path} is empty")

@@ -81,6 +81,7 @@ def _run_record(contract: Contract, data_path: Path, split: Split) -> dict:
         "data": {
             "path": str(data_path),
             "sha256": sha256_of(data_path),
+            **_dvc_version(data_path),
             "schema_sha256": sha256_of(params.schema_path),
             "train_rows": len(split.train),
             "holdout_rows": len(split.holdout),
@@ -91,6 +92,17 @@ def _run_record(contract: Contract, data_path: Path, split: Split) -> dict:
         "git": git_state(params.root),
         "packages": package_versions(),
     }
+
+
+def _dvc_version(data_path: Path) -> dict:
+    """The DVC version (md5, size) when the data is tracked by a pointer; {} otherwise."""
+    from .storage import version_of
+
+    version = version_of(data_path)
+    if version is None:
+        return {}
+    pointed = {"md5": version.md5, "size": version.size}
+    return {"dvc": pointed}
 
 
 def time_span(frame, time_column: str | None, prefix: str) -> dict[str, str]:
