@@ -49,8 +49,16 @@ def _adopt(args: argparse.Namespace) -> int:
 
     def validate_and_train(project: Path) -> dict[str, float]:
         # the adopted files must make a project that trains, or adopt restores the old ones
+        params = load_params(project / args.params.name)
         with tempfile.TemporaryDirectory() as scratch:
-            return train(load_params(project / args.params.name), Path(scratch) / "model").metrics
+            metrics = train(params, Path(scratch) / "model").metrics
+        if (project / ".dvc").is_dir():
+            from .storage import record
+
+            # a DVC project keeps the data out of git: track and push it, or adopt undoes all
+            version = record(params.train_path)
+            print(f"tracked {params.data.train} with DVC ({version.md5[:12]}), pushed")
+        return metrics
 
     result = adopt(
         args.path,
