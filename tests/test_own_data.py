@@ -362,7 +362,10 @@ def a_shifted_copy_is_reported_as_drift(project: Path, data: DataSet, tmp_path: 
     column = found["columns"].get(data.shift.column)
     assert column is not None, f"{data.shift.column} is not reported: {sorted(found['columns'])}"
     assert column["drifted"] is True, column
-    assert found["drift"] is True
+    # the table's verdict follows params.yaml's drift.share of drifted columns (one column of
+    # thirty is not enough for the breast-cancer table's 10%)
+    drifted_share = len(found["drifted_columns"]) / len(found["columns"])
+    assert found["drift"] is (drifted_share >= found["share_threshold"])
 
 
 def the_served_model_answers_as_batch_predict_does(

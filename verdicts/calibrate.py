@@ -32,7 +32,7 @@ def normed_wasserstein(reference: pd.Series, current: pd.Series) -> float:
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="calibrate-") as temporary:
         use_project(bake(Path(temporary)))
-        data = package("data")
+        data = package("demo")
         reference = data.generate("baseline", 8760, seed=0)
         scores = []
         for seed in SEEDS:

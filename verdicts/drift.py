@@ -35,7 +35,7 @@ def period(kind: str, seed: int, month: int) -> pd.DataFrame:
     start = f"{YEAR}-{month:02d}-01"
     if kind == "fuel shock":
         return fuel_shock(seed, start, days)
-    data = package("data")
+    data = package("demo")
     year = data.generate(
         "baseline", 366 * len(data.STORES) * len(data.CATEGORIES), seed=seed, start=f"{YEAR}-01-01"
     )
@@ -68,7 +68,7 @@ def true_decay(kind: str, month: int, model_dir: Path, params, realisations: int
     frame = pd.concat(frames, ignore_index=True)
     model = artifacts.load_model(model_dir)
     metric = params.drift.decay_metric
-    now = metrics.score(params.task, frame[params.target].to_numpy(), model.predict(frame))[metric]
+    now = metrics.score(params.task, model.truth_of(frame), model.predict(frame))[metric]
     trained = yaml.safe_load((model_dir / "metrics.json").read_text(encoding="utf-8"))[metric]
     change = (now - trained) / abs(trained)
     return -change if metrics.HIGHER_IS_BETTER[metric] else change
@@ -78,7 +78,7 @@ def check(params, reference: Path, frame: pd.DataFrame, folder: Path, model_dir:
     """One `check_drift` run: its distribution verdict, its retraining decision, the scores."""
     drift, errors = package("drift"), package("errors")
     csv = folder / "current.csv"
-    package("data").write_csv(frame, csv)
+    package("demo").write_csv(frame, csv)
     try:
         result = drift.check_drift(params, reference, csv, folder / "out", model=model_dir)
     except errors.ProjectError as error:

@@ -58,11 +58,11 @@ def biased(year: pd.DataFrame, factor: float, where: Path) -> Path:
     """The PR's training data: one store's sales inflated by `factor` (a bug in its feed)."""
     store = year["store"] == BIASED_STORE
     units = year["units_sold"].where(~store, (year["units_sold"] * factor).round().astype(int))
-    return package("data").write_csv(year.assign(units_sold=units), where / "data.csv")
+    return package("demo").write_csv(year.assign(units_sold=units), where / "data.csv")
 
 
 def truth_frame(realisations: int, rows: int, first_date: pd.Timestamp) -> pd.DataFrame:
-    data = package("data")
+    data = package("demo")
     years = [data.generate("baseline", rows, seed=TRUTH_SEED + k) for k in range(realisations)]
     frame = pd.concat(years, ignore_index=True)
     return frame[frame["date"] >= first_date].reset_index(drop=True)
@@ -73,7 +73,7 @@ def true_effects(main, challenger, truth: pd.DataFrame, params) -> dict:
     score = package("metrics").score
     primary, target = params.gate.primary_metric, params.target
     higher = package("metrics").HIGHER_IS_BETTER[primary]
-    y = truth[target].to_numpy()
+    y = main.truth_of(truth)
     before, after = main.predict(truth), challenger.predict(truth)
 
     def metric(mask):

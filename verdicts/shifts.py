@@ -26,14 +26,14 @@ def _rescale(units: np.ndarray, factor: np.ndarray, rng: np.random.Generator) ->
 
 
 def _relabel(frame: pd.DataFrame) -> pd.DataFrame:
-    data = package("data")
+    data = package("demo")
     usual = frame["store"].map(data.STORE_SIZE) * frame["category"].map(data.CATEGORY_BASE)
     high = (frame["units_sold"] > data.HIGH_DEMAND_FACTOR * usual.fillna(np.inf)).astype(int)
     return frame.assign(high_demand=high)
 
 
 def heat_wave(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    heat = frame["category"].map(package("data").CATEGORY_HEAT).to_numpy()
+    heat = frame["category"].map(package("demo").CATEGORY_HEAT).to_numpy()
     factor = np.exp(heat * HEAT_WAVE_DEGREES / 5)
     units = _rescale(frame["units_sold"].to_numpy(), factor, rng)
     out = frame.assign(temperature=(frame["temperature"] + HEAT_WAVE_DEGREES).round(1))
@@ -41,7 +41,7 @@ def heat_wave(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def price_rise(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    elasticity = frame["category"].map(package("data").CATEGORY_ELASTICITY).to_numpy()
+    elasticity = frame["category"].map(package("demo").CATEGORY_ELASTICITY).to_numpy()
     units = _rescale(frame["units_sold"].to_numpy(), PRICE_RISE**elasticity, rng)
     out = frame.assign(price=(frame["price"] * PRICE_RISE).round(2), units_sold=units)
     return _relabel(out)
@@ -49,7 +49,7 @@ def price_rise(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 
 def store_closing(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """The village store closes; half of what it sold is bought at the suburb store instead."""
-    data = package("data")
+    data = package("demo")
     size = data.STORE_SIZE
     factor = 1 + GAINED_SHARE * size[CLOSED_STORE] / size[GAINING_STORE]
     gaining = (frame["store"] == GAINING_STORE).to_numpy()
@@ -69,7 +69,7 @@ def new_category(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 
 def fuel_shock(year_seed: int, start: str, days: int) -> pd.DataFrame:
     """The generator's own scenario: the fuel price jumps a week into the period."""
-    data = package("data")
+    data = package("demo")
     per_day = len(data.STORES) * len(data.CATEGORIES)
     return data.generate("fuel-shock", days * per_day, seed=year_seed, start=start)
 

@@ -24,8 +24,8 @@ def compared(tmp_path_factory, sample_file) -> tuple[str, dict]:
     tmp = tmp_path_factory.mktemp("compared")
     champion = train_on(tmp / "main", sample_file)
     challenger = train_on(tmp / "pr", sample_file, seed=7)
-    code, markdown, report = compare_cli(tmp, champion, challenger, sample_file)
-    assert code == 0
+    # the gate's outcome does not matter here (a reseeded model on a small sample may fail it)
+    _, markdown, report = compare_cli(tmp, champion, challenger, sample_file)
     return markdown, report
 
 

@@ -106,7 +106,7 @@ def test_a_challenger_trained_on_a_shuffled_target_fails_the_gate(
     assert "| metric | main | this PR | Δ | 95% CI of Δ | |" in comment
     assert "**The training data changed.**" in comment
     primary = next(row for row in report["metrics"] if row["metric"] == PRIMARY)
-    assert primary["significant"]
+    assert primary["verdict"] == "fail"
     assert (primary["high"] < 0) if HIGHER_IS_BETTER[PRIMARY] else (primary["low"] > 0)
     if PARAMS.slices:
         assert "### Slices that moved most" in comment and "```mermaid\nxychart-beta" in comment
@@ -235,6 +235,7 @@ def test_slice_intervals_are_widened_for_the_number_of_slices_gated(
     assert "| category=bakery (48 rows, not gated) |" in comment
 
 
+@pytest.mark.demo_only  # needs a model partly worse on this data; constructed cases are above
 def test_needs_a_look_keeps_the_check_green_and_says_so(tmp_path, champion, sample_file):
     worse = partly_shuffled(sample_file, tmp_path / "worse.csv")
     first = compare(champion, train_on(tmp_path / "probe", worse), sample_file)

@@ -143,7 +143,8 @@ def test_a_model_on_data_like_its_own_has_not_decayed(runs):
     calm = read_result(runs["calm"])
     assert calm["performance"]["decayed"] is False
     assert calm["retrain"] is False
-    assert "within the 50% tolerated: the model is fine" in calm["retrain_reason"]
+    tolerated = f"within the {PARAMS.drift.decay_tolerance:.0%} tolerated: the model is fine"
+    assert tolerated in calm["retrain_reason"]
 
 
 def test_a_corrupt_column_is_a_clear_error_and_writes_nothing(

@@ -13,6 +13,7 @@ import yaml
 
 from .errors import ProjectError
 from .infer import Inference, infer_contract
+from .params import read_mapping
 from .tables import read_table, table_format, write_table_atomically
 
 PARAMS_FILE = "params.yaml"
@@ -92,13 +93,7 @@ def adopt(
 def _read_params(path: Path) -> dict:
     if not path.is_file():
         raise ProjectError(f"{path} not found: adopt updates an existing project's params")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ProjectError(f"{path} is not valid YAML: {error}") from error
-    if not isinstance(raw, dict):
-        raise ProjectError(f"{path} must be a mapping of keys to values")
-    return raw
+    return read_mapping(path)
 
 
 def _merged_params(existing: dict, inference: Inference, data_file: str) -> dict:

@@ -222,9 +222,8 @@ class Params(Section):
         return location if "://" in location else str(self.root / location)
 
 
-def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
-    """Read and validate params; raise ProjectError naming every bad key and why."""
-    path = Path(path)
+def read_mapping(path: Path) -> dict:
+    """The YAML mapping in `path`, not yet validated; ProjectError when there is none."""
     if not path.is_file():
         raise ProjectError(f"params file not found: {path}")
     try:
@@ -233,6 +232,13 @@ def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
         raise ProjectError(f"{path} is not valid YAML: {error}") from error
     if not isinstance(raw, dict):
         raise ProjectError(f"{path} must be a mapping of keys to values")
+    return raw
+
+
+def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
+    """Read and validate params; raise ProjectError naming every bad key and why."""
+    path = Path(path)
+    raw = read_mapping(path)
     try:
         return Params.model_validate({**raw, "root": path.parent})
     except ValidationError as error:

@@ -60,8 +60,10 @@ def _headline(c: Comparison) -> str:
         why = NO_CHAMPION[c.champion.status]
         return f"## {mark} No comparison, {why}: this PR's {name} is {c.metrics[name]:.4f}"
     look = ", needs a look" if c.state == LOOK else ""
+    # the gate may be sure enough at its own level while the 95% interval still reaches zero
+    direction = "worse" if primary.verdict == FAIL else primary.direction
     return (
-        f"## {mark} {primary.direction.capitalize()}{look}: {name} {primary.main:.4f} → "
+        f"## {mark} {direction.capitalize()}{look}: {name} {primary.main:.4f} → "
         f"{primary.pr:.4f} ({_relative(primary)})"
     )
 
