@@ -48,7 +48,7 @@ def period(kind: str, seed: int, month: int) -> pd.DataFrame:
 
 def prepare_reference(project: Path, work: Path) -> tuple[Path, Path, Path]:
     """The reference year, main's model trained on it, and the params that point at it."""
-    data, train, params_module = (package(name) for name in ("data", "train", "params"))
+    data, train, params_module = (package(name) for name in ("demo", "train", "params"))
     work.mkdir(parents=True, exist_ok=True)
     reference = data.write_csv(data.generate("baseline", 8760, seed=0), work / "reference.csv")
     params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))

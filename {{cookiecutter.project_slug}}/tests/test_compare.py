@@ -107,7 +107,6 @@ def test_a_challenger_trained_on_a_shuffled_target_fails_the_gate(
     assert "**The training data changed.**" in comment
     primary = next(row for row in report["metrics"] if row["metric"] == PRIMARY)
     assert primary["verdict"] == "fail"
-    assert (primary["high"] < 0) if HIGHER_IS_BETTER[PRIMARY] else (primary["low"] > 0)
     if PARAMS.slices:
         assert "### Slices that moved most" in comment and "```mermaid\nxychart-beta" in comment
         labels = {row["label"] for row in report["slices"]}
@@ -151,7 +150,7 @@ def test_a_regressing_slice_fails_the_gate_even_when_the_whole_improves():
     assert overall.direction == "better" and slice_.direction == "worse"
     failures = gate_failures(gate, Champion("trained", model=object()), {}, [overall], [slice_])
     assert failures == [
-        f"{error} on part=small is significantly worse: 0.3000 -> 0.3500 "
+        f"{error} on part=small is significantly worse: 0.3000 → 0.3500 "
         f"(by 25.0% of main's overall {error}, 10% tolerated; 97.5% sure of at least 15.0%)"
     ]
 
@@ -170,7 +169,7 @@ def test_a_change_fails_only_when_the_gate_is_sure_it_is_past_the_tolerance():
     past = Delta(ERROR, main=0.20, pr=0.21, low=0.0, high=0.02, **sure(0.005, 0.015))
     assert judge(gate, past) == FAIL
     assert gate_failures(gate, MAIN_MODEL, {}, [past], []) == [
-        f"{ERROR} is significantly worse: 0.2000 -> 0.2100 "
+        f"{ERROR} is significantly worse: 0.2000 → 0.2100 "
         "(5.0% worse, 2% tolerated; 67% sure of at least 2.5%)"
     ]
 
@@ -181,7 +180,7 @@ def test_an_estimate_past_the_tolerance_whose_interval_straddles_it_needs_a_look
     assert straddling.significant and judge(gate, straddling) == LOOK
     assert gate_failures(gate, MAIN_MODEL, {}, [straddling], []) == []
     assert gate_looks(gate, MAIN_MODEL, [straddling], []) == [
-        f"{ERROR} may be worse than tolerated: 0.2000 -> 0.2100 "
+        f"{ERROR} may be worse than tolerated: 0.2000 → 0.2100 "
         "(5.0% worse, 2% tolerated; 67% sure of at least 1.5%)"
     ]
 

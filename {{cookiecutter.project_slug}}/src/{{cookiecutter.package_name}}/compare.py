@@ -356,7 +356,7 @@ def _sentence(delta: Delta, gate: GateParams) -> str:
     how = "is significantly worse" if judge(gate, delta) == FAIL else "may be worse than tolerated"
     least, _ = delta.worse_by_range
     return (
-        f"{subject} {how}: {delta.main:.4f} -> {delta.pr:.4f} "
+        f"{subject} {how}: {delta.main:.4f} → {delta.pr:.4f} "
         f"({'' if overall else 'by '}{percent(delta.worse_by, 1)} {share}, "
         f"{percent(tolerance)} tolerated; {_confidence(delta)} sure of at least "
         f"{percent(least, 1)})"
