@@ -143,7 +143,8 @@ def test_a_model_on_data_like_its_own_has_not_decayed(runs):
     calm = read_result(runs["calm"])
     assert calm["performance"]["decayed"] is False
     assert calm["retrain"] is False
-    tolerated = f"within the {PARAMS.drift.decay_tolerance:.0%} tolerated: the model is fine"
+    tolerance = f"{PARAMS.drift.decay_tolerance * 100:.0f}"
+    tolerated = f"within the {tolerance}% tolerated: the model is fine"
     assert tolerated in calm["retrain_reason"]
 
 
