@@ -10,6 +10,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 TEMPLATE = Path(__file__).resolve().parents[1]
 PACKAGE = "demand_forecast"
 # VERDICTS_RESULTS moves the output elsewhere (the template's test writes to a temporary folder)
@@ -71,6 +73,18 @@ def use_project(project: Path) -> None:
 
 def package(module: str):
     return importlib.import_module(f"{PACKAGE}.{module}")
+
+
+def project_params(project: Path) -> dict:
+    """The project's params.yaml as a dict, with its schema path made absolute.
+
+    The simulations write their own params.yaml elsewhere; a relative `data.schema`
+    would then point next to that copy, where no schema is.
+    """
+    params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    schema = Path(params["data"].get("schema", "schema.yaml"))
+    params["data"]["schema"] = str(schema if schema.is_absolute() else project / schema)
+    return params
 
 
 def write_json(path: Path, payload: object) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from common import package
+from common import package, project_params
 from shifts import KINDS, TRANSFORMS, fuel_shock
 
 YEAR = 2025
@@ -51,7 +51,7 @@ def prepare_reference(project: Path, work: Path) -> tuple[Path, Path, Path]:
     data, train, params_module = (package(name) for name in ("demo", "train", "params"))
     work.mkdir(parents=True, exist_ok=True)
     reference = data.write_csv(data.generate("baseline", 8760, seed=0), work / "reference.csv")
-    params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    params = project_params(project)
     params["data"]["train"] = str(reference)
     params_file = work / "params.yaml"
     params_file.write_text(yaml.safe_dump(params))

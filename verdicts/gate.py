@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from common import package
+from common import package, project_params
 
 # name -> (hyper-parameter changes, numeric features dropped, inflation of one store's sales in
 # the training data). Harmless tweaks, a mild change, regressions of a few percent, and data bugs
@@ -131,7 +131,7 @@ def simulate_seed(seed: int, project: str, work: str, realisations: int) -> list
     folder.mkdir(parents=True)
     year = data.generate("baseline", 8760, seed=seed)
     csv = data.write_csv(year, folder / "data.csv")
-    base = yaml.safe_load((Path(project) / "params.yaml").read_text(encoding="utf-8"))
+    base = project_params(Path(project))
     models = {}
     for index, change in enumerate(CHANGES):
         where = folder / f"pr-{index}"
