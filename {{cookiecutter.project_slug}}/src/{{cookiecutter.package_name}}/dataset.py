@@ -11,8 +11,8 @@ import pandas as pd
 
 from .contract import Contract
 from .errors import ProjectError
-from .tables import read_table
-from .validation import ValidationReport, validate_frame
+from .validation import ValidationReport
+from .validation_cache import read_validated
 
 
 class InvalidData(ProjectError):
@@ -38,7 +38,7 @@ def load_records(path: str | Path, contract: Contract) -> pd.DataFrame:
     Rows come back in a fixed order (by time, then key, when the params name them), so the
     same file always gives the same split, whatever order its rows were written in.
     """
-    frame, report = validate_frame(read_table(path), contract.records, source=str(path))
+    frame, report = read_validated(path, contract.records)
     if not report.valid:
         raise InvalidData(report)
     order = [*([contract.time_column] if contract.time_column else []), *contract.params.key]
