@@ -57,8 +57,10 @@ def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, ok=(0,)) 
     return Run(elapsed, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
 
 
-def cli(project: Path, *args: str, ok=(0,)) -> Run:
-    return run([sys.executable, "-m", PACKAGE, *args], project, project_env(project), ok)
+def cli(project: Path, *args: str, ok=(0,), env: dict[str, str] | None = None) -> Run:
+    """Run the project's CLI; `env` adds variables to the project's environment."""
+    variables = {**project_env(project), **(env or {})}
+    return run([sys.executable, "-m", PACKAGE, *args], project, variables, ok)
 
 
 def median_run(runs: list[Run]) -> Run:

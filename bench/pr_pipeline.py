@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-from common import cli, median_run, run
+from common import PACKAGE, cli, median_run, run
 
 FLOOR = Path(__file__).with_name("floor_pipeline.py")
+CACHE_VARIABLE = f"{PACKAGE.upper()}_CACHE_DIR"  # the project's validation cache
 
 
 def commit_data(project: Path, rows: int) -> None:
@@ -24,25 +26,32 @@ def commit_data(project: Path, rows: int) -> None:
 
 
 def pipeline_once(project: Path) -> dict[str, object]:
-    steps = {
-        "validate": cli(project, "validate", "data/train.csv", "--markdown", "reports/v.md"),
-        "train": cli(project, "train", "--out", "models/challenger"),
-        "champion": cli(project, "champion", "--base", "HEAD", "--out", "models/champion"),
-        "compare": cli(
-            project,
-            "compare",
-            "--champion",
-            "models/champion",
-            "--challenger",
-            "models/challenger",
-            "--data",
-            "data/train.csv",
-            "--out",
-            "reports/comment.md",
-            ok=(0, 1),
-        ),
-    }
-    return steps
+    """The PR check's steps, as one fresh CI job runs them: with an empty validation cache."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {CACHE_VARIABLE: cache}
+        return {
+            "validate": cli(
+                project, "validate", "data/train.csv", "--markdown", "reports/v.md", env=env
+            ),
+            "train": cli(project, "train", "--out", "models/challenger", env=env),
+            "champion": cli(
+                project, "champion", "--base", "HEAD", "--out", "models/champion", env=env
+            ),
+            "compare": cli(
+                project,
+                "compare",
+                "--champion",
+                "models/champion",
+                "--challenger",
+                "models/challenger",
+                "--data",
+                "data/train.csv",
+                "--out",
+                "reports/comment.md",
+                ok=(0, 1),
+                env=env,
+            ),
+        }
 
 
 def frame_megabytes(path: Path) -> float:

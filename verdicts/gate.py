@@ -71,7 +71,7 @@ def truth_frame(realisations: int, rows: int, first_date: pd.Timestamp) -> pd.Da
 def true_effects(main, challenger, truth: pd.DataFrame, params) -> dict:
     """worse_by of the challenger on the truth rows, overall and per slice (as compare defines)."""
     score = package("metrics").score
-    primary, target = params.gate.primary_metric, params.target
+    primary = params.gate.primary_metric
     higher = package("metrics").HIGHER_IS_BETTER[primary]
     y = main.truth_of(truth)
     before, after = main.predict(truth), challenger.predict(truth)

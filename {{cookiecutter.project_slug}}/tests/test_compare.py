@@ -427,6 +427,28 @@ def test_the_interval_excludes_zero_only_for_a_real_difference():
     assert np.array_equal(worse["mae"], again["mae"])  # a fixed seed gives the same interval
 
 
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_resampling_by_group_draws_each_groups_rows_together(task):
+    """The grouped path (sums per group for regression) equals spreading each group's Poisson
+    count over its rows and computing every metric from the rows."""
+    rng = np.random.default_rng(6)
+    rows, groups = 3000, np.sort(rng.integers(0, 120, 3000))
+    groups = np.unique(groups, return_inverse=True)[1].ravel()
+    if task == "regression":
+        truth = rng.gamma(3, 20, rows)
+        truth[:50] = 0.0
+        before, after = truth + rng.normal(0, 9, rows), truth + rng.normal(1, 10, rows)
+    else:
+        truth = rng.integers(0, 3, rows)
+        before, after = rng.dirichlet(np.ones(3), rows), rng.dirichlet(np.ones(3), rows)
+    grouped = paired_differences(task, truth, before, after, np.random.default_rng(8), 300, groups)
+    counts = np.random.default_rng(8).poisson(1.0, size=(300, groups.max() + 1)).astype(float)
+    weights = counts[:, groups]
+    old, new = (weighted_metrics(task, truth, p, weights) for p in (before, after))
+    for name, differences in grouped.items():
+        np.testing.assert_allclose(differences, new[name] - old[name], rtol=1e-9, atol=1e-12)
+
+
 def test_gate_metrics_are_checked_against_the_task(params_file):
     edit_params(params_file, gate=_gate_with(primary_metric="accuracy_score"))
     with pytest.raises(ProjectError, match=r"gate: unknown metrics \['accuracy_score'\]"):

@@ -47,18 +47,30 @@ def weighted_metrics(
 
 
 def _regression(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -> dict:
-    total = weights.sum(axis=1)
+    return _regression_from_sums(weights @ _regression_terms(truth, predicted), len(truth))
+
+
+def _regression_terms(truth: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """Per row, the terms whose weighted sums give every regression metric (rows x 6).
+
+    Every regression metric is a function of weighted sums, so a resample's metrics need only
+    these sums: per group of rows they can be added up once, before any resampling.
+    """
     errors = truth - predicted
-    squared = weights @ errors**2
-    mean_truth = (weights @ truth) / total
-    spread = weights @ truth**2 - total * mean_truth**2
-    volume = weights @ np.abs(truth)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    return np.column_stack(
+        [np.ones_like(truth), errors**2, truth, truth**2, np.abs(truth), np.abs(errors)]
+    )
+
+
+def _regression_from_sums(sums: np.ndarray, rows: int) -> dict:
+    total, squared, truth_sum, truth_squared, volume, absolute = sums.T
+    with np.errstate(divide="ignore", invalid="ignore"):  # a resample may draw no row at all
+        spread = truth_squared - truth_sum**2 / total
         return {
-            "mae": (weights @ np.abs(errors)) / total,
+            "mae": absolute / total,
             "rmse": np.sqrt(squared / total),
-            "wape": np.where(volume > 0, (weights @ np.abs(errors)) / volume, np.nan),
-            "r2": np.where((spread > 0) & (len(truth) > 1), 1 - squared / spread, np.nan),
+            "wape": np.where(volume > 0, absolute / volume, np.nan),
+            "r2": np.where((spread > 0) & (rows > 1), 1 - squared / spread, np.nan),
         }
 
 
@@ -126,6 +138,8 @@ def paired_differences(
 
     `groups`: rows drawn together (see resample_weights), e.g. `group_codes(dates)`.
     """
+    if task == "regression" and groups is not None:
+        return _paired_regression_by_group(truth, before, after, rng, resamples, groups)
     chunk = max(1, MAX_CELLS // max(len(truth), 1))
     parts: list[dict[str, np.ndarray]] = []
     for start in range(0, resamples, chunk):
@@ -133,6 +147,43 @@ def paired_differences(
         old = weighted_metrics(task, truth, before, weights)
         new = weighted_metrics(task, truth, after, weights)
         parts.append({name: new[name] - old[name] for name in new})
+    return _joined(parts)
+
+
+def _paired_regression_by_group(
+    truth: np.ndarray,
+    before: np.ndarray,
+    after: np.ndarray,
+    rng: np.random.Generator,
+    resamples: int,
+    groups: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """paired_differences for regression, resampling each group's sums instead of its rows.
+
+    The same Poisson counts as resample_weights draws, without spreading them over the rows:
+    fewer products by the rows per group (24 per day at 1M demo rows), the same values.
+    """
+    truth = np.asarray(truth, dtype=float)
+    units = int(groups.max()) + 1
+
+    def sums_by_group(predicted: np.ndarray) -> np.ndarray:
+        terms = _regression_terms(truth, np.asarray(predicted, dtype=float))
+        return np.column_stack(
+            [np.bincount(groups, weights=column, minlength=units) for column in terms.T]
+        )
+
+    old_sums, new_sums = sums_by_group(before), sums_by_group(after)
+    chunk = max(1, MAX_CELLS // units)
+    parts: list[dict[str, np.ndarray]] = []
+    for start in range(0, resamples, chunk):
+        counts = rng.poisson(1.0, size=(min(chunk, resamples - start), units)).astype(float)
+        old = _regression_from_sums(counts @ old_sums, len(truth))
+        new = _regression_from_sums(counts @ new_sums, len(truth))
+        parts.append({name: new[name] - old[name] for name in new})
+    return _joined(parts)
+
+
+def _joined(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
 
