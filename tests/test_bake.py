@@ -76,6 +76,7 @@ DEFAULT_FILES = {
             "tables",
             "train",
             "validation",
+            "validation_cache",
         )
     ),
     *(
@@ -102,6 +103,7 @@ DEFAULT_FILES = {
             "test_tables",
             "test_train",
             "test_validation",
+            "test_validation_cache",
         )
     ),
 }
