@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_serving import free_port, post, ready
 
 from conftest import bake, project_env, run_cli
+from test_serving import free_port, post, ready
 
 PACKAGE = "demand_forecast"
 PODMAN = shutil.which("podman")

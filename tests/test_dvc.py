@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from git_repo import git
 from workflow_harness import Runner, github_record, pull_request_event, push_event
 
 from conftest import bake, project_env, run_cli
@@ -21,24 +22,6 @@ from conftest import bake, project_env, run_cli
 PACKAGE = "demand_forecast"
 REPOSITORY = "octo-org/demand-forecast"
 MARKER = "<!-- demand-forecast:model-report -->"
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.com",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.com",
-}
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        env={**os.environ, **IDENTITY},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 def dvc(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

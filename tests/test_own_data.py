@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from git_repo import commit_all, git
 
 import own_data
 from conftest import bake, project_env, run_cli
@@ -64,14 +65,6 @@ DEMO_WORDS_IN_REPORTS = (
 # ways of splitting: penguins (no time column; strings, missing values, three classes) and
 # seattle_weather (a date column). OWN_DATA_PROJECT_TESTS=all runs them on every one.
 PROJECT_TESTS_ON = {"penguins", "seattle_weather"}
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "Data Owner",
-    "GIT_AUTHOR_EMAIL": "owner@example.com",
-    "GIT_COMMITTER_NAME": "Data Owner",
-    "GIT_COMMITTER_EMAIL": "owner@example.com",
-}
-
-
 # --- the data sets themselves: these run now, before any `adopt` exists -----------------------
 
 
@@ -414,23 +407,6 @@ def the_projects_own_tests_pass(project: Path) -> None:
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "commit.gpgsign=false", *args],
-        cwd=repo,
-        env={**os.environ, **IDENTITY},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
-def commit_all(repo: Path, message: str) -> None:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
 
 
 def set_param(path: Path, dotted: str, value: object) -> None:
