@@ -20,10 +20,10 @@ import os
 import pickle
 import platform
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
-import pandera
 import pandera.pandas as pa
 
 from .tables import read_table
@@ -32,6 +32,8 @@ from .validation import ValidationReport, validate_frame
 ENVIRONMENT_VARIABLE = "{{ cookiecutter.package_name | upper }}_CACHE_DIR"
 ENTRIES_KEPT = 6
 SUFFIX = ".pickle"
+# what reads, validates or pickles the table; another version of any of them is another key
+LIBRARIES = ("numpy", "pandas", "pandera", "pyarrow")
 
 
 def cache_dir() -> Path | None:
@@ -77,8 +79,7 @@ def _key(path: Path, schema: pa.DataFrameSchema) -> str | None:
         described,
         Path(__file__).with_name("validation.py").read_text(encoding="utf-8"),
         platform.python_version(),
-        pd.__version__,
-        pandera.__version__,
+        *(_version(name) for name in LIBRARIES),
     ):
         digest.update(part.encode())
         digest.update(b"\0")
@@ -86,6 +87,13 @@ def _key(path: Path, schema: pa.DataFrameSchema) -> str | None:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "absent"
 
 
 def _load(entry: Path) -> pd.DataFrame | None:
