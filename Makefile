@@ -34,7 +34,7 @@ verdicts: venv
 
 # data in git vs DVC: repository size after ten retraining PRs at 1M rows, and dvc pull's time
 bench-dvc: venv
-	$(BIN)/python bench/dvc.py $(BENCH_ARGS)
+	$(BIN)/python bench/data_storage.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

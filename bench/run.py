@@ -1,6 +1,6 @@
 """Run the benchmark suite against a freshly baked project; print a table and write JSON.
 
-Usage: python bench/run.py [--quick] [--only pr_pipeline,startup,drift,serving,install]
+Usage: python bench/run.py [--quick] [--only pr_pipeline,startup,drift,serving,install,dvc]
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import data_storage
 import drift
 import install
 import pr_pipeline
@@ -59,7 +60,7 @@ def main() -> int:
     sections = (
         set(args.only.split(","))
         if args.only
-        else {"startup", "pr_pipeline", "drift", "serving", "install"}
+        else {"startup", "pr_pipeline", "drift", "serving", "install", "dvc"}
     )
     pipeline_rows = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
     drift_rows = [100_000] if args.quick else [100_000, 1_000_000]
@@ -91,6 +92,9 @@ def main() -> int:
         report["serving"] = serving.measure(project, work / "bentoml")
     if "install" in sections:
         report["install"] = install.measure(project)
+    if "dvc" in sections:
+        # data in git vs DVC after ten retraining PRs, and what `dvc pull` adds to a PR check
+        report["dvc"] = data_storage.measure(rows=100_000 if args.quick else 1_000_000)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
@@ -145,6 +149,17 @@ def render(report: dict) -> str:
                 f"  {workflow:<8}{r.get('uv_seconds')!s:>12}{r.get('pip_seconds')!s:>15}"
                 f"{r['env_mb']:>9}"
             )
+    if "dvc" in report:
+        r = report["dvc"]
+        lines += [
+            "",
+            f"data storage  {r['retraining_prs']} retraining PRs of {r['rows']:,} rows "
+            f"({r['csv_mb']} MB CSV)",
+            f"  .git MB: data in git {r['dot_git_mb']['data_in_git']}, "
+            f"in DVC {r['dot_git_mb']['data_in_dvc']} (remote {r['dvc_remote_mb']} MB)",
+            f"  dvc pull s: head {r['pull_head_s']}, base {r['pull_base_s']}, "
+            f"again from cache {r['pull_again_from_cache_s']}",
+        ]
     return "\n".join(lines)
 
 

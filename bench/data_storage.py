@@ -1,7 +1,7 @@
 """Git vs DVC for the training data: repository size after ten retraining PRs, and what
 `dvc pull` adds to a pull request's check. Offline: the DVC remote is a local folder.
 
-Usage: python bench/dvc.py [--rows 1000000] [--versions 10] [--out bench/results/dvc.json]
+Usage: python bench/data_storage.py [--rows 1000000] [--versions 10] [--out bench/results/dvc.json]
 
 Ten retraining PRs are simulated as the demo's retrain does it: each new snapshot drops the
 oldest rows and appends recent ones (a window sliding by --shift rows), so consecutive versions
@@ -112,26 +112,21 @@ def pull_times(repo: Path, scratch: Path) -> dict[str, float]:
     return {"pull_head_s": head, "pull_base_s": base, "pull_again_from_cache_s": cached}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--versions", type=int, default=10, help="retraining PRs")
-    parser.add_argument("--shift", type=int, default=24 * 7 * 4, help="rows replaced per PR")
-    parser.add_argument("--out", type=Path, default=TEMPLATE / "bench" / "results" / "dvc.json")
-    args = parser.parse_args()
+def measure(rows: int = 1_000_000, count: int = 10, shift: int = 24 * 7 * 4) -> dict:
+    """Repository sizes after `count` retraining PRs, git against DVC, and the pulls' times."""
     with tempfile.TemporaryDirectory(prefix="bench-dvc-") as name:
         scratch = Path(name)
         started = time.perf_counter()
-        snapshots = versions(scratch, args.rows, args.versions, args.shift)
+        snapshots = versions(scratch, rows, count, shift)
         size = len(snapshots[0]) / 1e6
-        print(f"{len(snapshots)} snapshots of {args.rows:,} rows, {size:.1f} MB each")
+        print(f"{len(snapshots)} snapshots of {rows:,} rows, {size:.1f} MB each")
         store = scratch / "store"
         history(scratch / "in-git", snapshots, use_dvc=False, store=store)
         history(scratch / "in-dvc", snapshots, use_dvc=True, store=store)
-        result = {
-            "rows": args.rows,
-            "retraining_prs": args.versions,
-            "rows_replaced_per_pr": args.shift,
+        return {
+            "rows": rows,
+            "retraining_prs": count,
+            "rows_replaced_per_pr": shift,
             "csv_mb": round(len(snapshots[-1]) / 1e6, 1),
             "git_objects_after_gc_mb": {
                 "data_in_git": pack_mb(scratch / "in-git"),
@@ -145,6 +140,16 @@ def main() -> int:
             **pull_times(scratch / "in-dvc", scratch),
             "seconds": round(time.perf_counter() - started, 1),
         }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--versions", type=int, default=10, help="retraining PRs")
+    parser.add_argument("--shift", type=int, default=24 * 7 * 4, help="rows replaced per PR")
+    parser.add_argument("--out", type=Path, default=TEMPLATE / "bench" / "results" / "dvc.json")
+    args = parser.parse_args()
+    result = measure(args.rows, args.versions, args.shift)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
