@@ -32,6 +32,10 @@ def pool(workers: int, project: Path) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers, initializer=use_project, initargs=(project,))
 
 
+def seeds(first: int, count: int) -> range:
+    return range(first, first + count)
+
+
 def run_gate(size, project: Path, work: Path) -> dict:
     import gate
 
@@ -45,7 +49,7 @@ def run_gate(size, project: Path, work: Path) -> dict:
     with pool(size.workers, project) as workers:
         records = [
             r
-            for seed_records in workers.map(task, range(1, size.gate_seeds + 1))
+            for seed_records in workers.map(task, seeds(size.first_seed, size.gate_seeds))
             for r in seed_records
         ]
     summary = gate.summarise(records, params.gate.max_regression, params.gate.max_slice_regression)
@@ -86,8 +90,8 @@ def run_drift(size, project: Path, work: Path) -> dict:
         params_file=str(params_file),
     )
     with pool(size.workers, project) as workers:
-        seeds = range(1, size.drift_seeds + 1)
-        records = [r for seed_records in workers.map(task, seeds) for r in seed_records]
+        drift_seeds = seeds(size.first_seed, size.drift_seeds)
+        records = [r for seed_records in workers.map(task, drift_seeds) for r in seed_records]
     truths = {
         f"{kind}|{month}": drift.true_decay(
             kind, month, model_dir, params, size.drift_truth_realisations
