@@ -14,6 +14,7 @@ import calendar
 import math
 import shutil
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ OLD_THRESHOLDS = {"fuel_price": 3.0, "temperature": 2.0}
 OLD_DEFAULT = 0.1
 TRUTH_SEED = 20_000
 TARGETS = ("units_sold", "high_demand")
+DECAY_LEVELS = (0.5, 0.75, 0.8, 0.9, 0.95, 0.975)
 
 
 def period(kind: str, seed: int, month: int) -> pd.DataFrame:
@@ -100,6 +102,8 @@ def check(params, reference: Path, frame: pd.DataFrame, folder: Path, model_dir:
         "retrain": bool(result.get("retrain", result["drift"])),
         "reasons": result.get("retrain_reason", result["reasons"]),
         "measured_decay": decay,
+        "decay_upper": performance.get("decay_upper"),
+        "decay_confidence": performance.get("confidence"),
         "scores": {name: column["score"] for name, column in result["columns"].items()},
     }
 
@@ -135,6 +139,40 @@ def simulate_seed(
             )
     shutil.rmtree(folder, ignore_errors=True)
     return records
+
+
+def replay_decay_levels(records: list[dict], tolerance: float, levels: tuple[float, ...]) -> dict:
+    """The labelled retraining rule at other levels of `drift.decay_confidence`, replayed from
+    each run's estimate and interval end (normal approximation; exact at the level run)."""
+    by_level = {}
+    for level in levels:
+        z = NormalDist().inv_cdf(level)
+
+        def retrains(check: dict) -> bool:
+            decay, upper = check.get("measured_decay"), check.get("decay_upper")
+            if check["outcome"] != "checked" or decay is None:
+                return bool(check["retrain"])
+            if decay > tolerance:
+                return True
+            if upper is None or not check["drift"]:
+                return False
+            spread = (upper - decay) / NormalDist().inv_cdf(check["decay_confidence"])
+            return decay + z * spread > tolerance
+
+        by_level[str(level)] = {
+            group: rate([retrains(r["labelled"]) for r in members])
+            for group, members in _groups(records, tolerance).items()
+        }
+    return by_level
+
+
+def _groups(records: list[dict], tolerance: float) -> dict[str, list[dict]]:
+    shifts = [r for r in records if r["kind"] != "ordinary" and r["true_decay"] is not None]
+    return {
+        "ordinary": [r for r in records if r["kind"] == "ordinary"],
+        "harmful": [r for r in shifts if r["true_decay"] > tolerance],
+        "harmless": [r for r in shifts if r["true_decay"] <= tolerance],
+    }
 
 
 def rate(hits: list[bool]) -> dict:
@@ -176,6 +214,7 @@ def summarise(records: list[dict], truths: dict, tolerance: float) -> dict:
             },
         }
     summary["true_decay"] = truths
+    summary["decay_levels"] = replay_decay_levels(records, tolerance, DECAY_LEVELS)
     columns = sorted({c for r in ordinary for c in r["labelled"].get("scores", {})})
     summary["ordinary_scores"] = {
         column: {

@@ -217,6 +217,19 @@ def summary_markdown(size, gate: dict, drift: dict, seconds: float) -> str:
         )
     lines += [
         "",
+        "Labelled retraining at other levels of `drift.decay_confidence` (replayed: retrain when "
+        "the decay is past the tolerance, or the data drifted and the level's interval end is):",
+        "",
+        "| level | ordinary months | harmful shifts | harmless shifts |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    for level, row in drift["decay_levels"].items():
+        lines.append(
+            f"| {level} | {percent(row['ordinary'])} | {percent(row['harmful'])} | "
+            f"{percent(row['harmless'])} |"
+        )
+    lines += [
+        "",
         "| column | ordinary p95 | ordinary max | "
         + " | ".join(drift["shift_scores_median"])
         + " |",

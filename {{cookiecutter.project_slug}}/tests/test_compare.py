@@ -7,7 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.bootstrap import interval, paired_differences, weighted_metrics
+from {{ cookiecutter.package_name }}.bootstrap import (
+    interval,
+    paired_differences,
+    resampled_metrics,
+    weighted_metrics,
+)
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.compare import (
     FAIL,
@@ -447,6 +452,27 @@ def test_resampling_by_group_draws_each_groups_rows_together(task):
     old, new = (weighted_metrics(task, truth, p, weights) for p in (before, after))
     for name, differences in grouped.items():
         np.testing.assert_allclose(differences, new[name] - old[name], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("task", ["regression", "multiclass"])
+def test_one_models_resampled_metrics_are_its_metrics_on_the_resampled_rows(task):
+    """What the drift check's decay interval is built from: the same Poisson counts per group,
+    the metrics of those rows (the regression path adds up each group's sums first)."""
+    rng = np.random.default_rng(3)
+    rows = 2000
+    groups = np.unique(rng.integers(0, 80, rows), return_inverse=True)[1].ravel()
+    if task == "regression":
+        truth = rng.gamma(3, 20, rows)
+        predicted = truth + rng.normal(0, 9, rows)
+    else:
+        truth, predicted = rng.integers(0, 3, rows), rng.dirichlet(np.ones(3), rows)
+    resampled = resampled_metrics(task, truth, predicted, np.random.default_rng(5), 200, groups)
+    counts = np.random.default_rng(5).poisson(1.0, size=(200, groups.max() + 1)).astype(float)
+    expected = weighted_metrics(task, truth, predicted, counts[:, groups])
+    for name, values in resampled.items():
+        assert values.shape == (200,)
+        np.testing.assert_allclose(values, expected[name], rtol=1e-9, atol=1e-12)
+    assert np.std(resampled[next(iter(resampled))]) > 0  # resamples differ
 
 
 def test_gate_metrics_are_checked_against_the_task(params_file):

@@ -315,6 +315,7 @@ CATEGORICAL = PARAMS.features.categorical[:1]
         ("drift__columns", {"no_such_column": KS}, "'no_such_column'] are not"),
         ("drift__decay_metric", "mape", "drift.decay_metric: use one of"),
         ("drift__share", 0, "drift.share"),
+        ("drift__decay_confidence", 1.0, "drift.decay_confidence"),
         *[("drift__columns", {name: KS}, f"columns.{name}.method") for name in CATEGORICAL],
     ],
 )
@@ -322,3 +323,46 @@ def test_bad_drift_params_are_named(params_file, key, value, message):
     edit_params(params_file, **{key: value})
     with pytest.raises(ProjectError, match=message):
         load_params(params_file)
+
+
+def _performance(decay: float, upper: float, tolerance: float = 0.5) -> dict:
+    """The decay part of drift.json, as performance_decay writes it."""
+    metric = PARAMS.drift.decay_metric
+    return {
+        "metric": metric,
+        "tolerance": tolerance,
+        "decayed": decay > tolerance,
+        "decay": decay,
+        "decay_upper": upper,
+        "confidence": 0.9,
+        "metrics": {metric: {"training": 1.0, "current": 1.0 + decay, "worse_by": decay}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("decay", "upper", "data_drift", "retrain", "says"),
+    [
+        (0.6, 0.8, False, True, "more than the 50% tolerated"),
+        (0.45, 0.6, True, True, "the labels cannot rule out more than the 50% tolerated"),
+        (0.45, 0.6, False, False, "the data has not drifted"),
+        (0.3, 0.45, True, False, "the model is fine despite the drift"),
+        (-0.1, 0.05, False, False, "the model is fine"),
+    ],
+)
+def test_labelled_data_retrains_on_decay_or_on_drift_it_cannot_rule_decay_out_for(
+    decay, upper, data_drift, retrain, says
+):
+    from {{ cookiecutter.package_name }}.drift import _retrain
+
+    decided, reason = _retrain(_performance(decay, upper), data_drift)
+    assert decided is retrain
+    assert says in reason
+
+
+def test_the_decay_interval_is_measured_and_reported(runs):
+    for name in ("calm", "relabelled"):
+        performance = read_result(runs[name])["performance"]
+        assert performance["confidence"] == PARAMS.drift.decay_confidence
+        assert performance["decay_upper"] > performance["decay"]
+    summary = (runs["calm"] / "summary.md").read_text()
+    assert f"is {PARAMS.drift.decay_confidence * 100:.0f}% sure that" in summary

@@ -277,6 +277,7 @@ def test_drift_defaults_match_the_params_shape():
         "columns": {},
         "decay_metric": "mae",
         "decay_tolerance": 0.25,
+        "decay_confidence": 0.9,
         "sample_rows": 100_000,
     }
 

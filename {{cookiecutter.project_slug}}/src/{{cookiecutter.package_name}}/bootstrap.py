@@ -9,6 +9,7 @@ true difference; and one Poisson count per day is far cheaper than one row index
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -163,24 +164,50 @@ def _paired_regression_by_group(
     The same Poisson counts as resample_weights draws, without spreading them over the rows:
     fewer products by the rows per group (24 per day at 1M demo rows), the same values.
     """
-    truth = np.asarray(truth, dtype=float)
-    units = int(groups.max()) + 1
-
-    def sums_by_group(predicted: np.ndarray) -> np.ndarray:
-        terms = _regression_terms(truth, np.asarray(predicted, dtype=float))
-        return np.column_stack(
-            [np.bincount(groups, weights=column, minlength=units) for column in terms.T]
-        )
-
-    old_sums, new_sums = sums_by_group(before), sums_by_group(after)
-    chunk = max(1, MAX_CELLS // units)
+    old_sums, new_sums = _sums_by_group(truth, before, groups), _sums_by_group(truth, after, groups)
     parts: list[dict[str, np.ndarray]] = []
-    for start in range(0, resamples, chunk):
-        counts = rng.poisson(1.0, size=(min(chunk, resamples - start), units)).astype(float)
+    for counts in _group_counts(rng, resamples, len(old_sums)):
         old = _regression_from_sums(counts @ old_sums, len(truth))
         new = _regression_from_sums(counts @ new_sums, len(truth))
         parts.append({name: new[name] - old[name] for name in new})
     return _joined(parts)
+
+
+def resampled_metrics(
+    task: str,
+    truth: np.ndarray,
+    predicted: np.ndarray,
+    rng: np.random.Generator,
+    resamples: int = RESAMPLES,
+    groups: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """One model's metrics on `resamples` bootstrap resamples of the rows (see resample_weights)."""
+    if task == "regression" and groups is not None:
+        sums = _sums_by_group(truth, predicted, groups)
+        counts = _group_counts(rng, resamples, len(sums))
+        return _joined([_regression_from_sums(c @ sums, len(truth)) for c in counts])
+    chunk = max(1, MAX_CELLS // max(len(truth), 1))
+    parts = []
+    for start in range(0, resamples, chunk):
+        weights = resample_weights(len(truth), min(chunk, resamples - start), rng, groups)
+        parts.append(weighted_metrics(task, truth, predicted, weights))
+    return _joined(parts)
+
+
+def _sums_by_group(truth: np.ndarray, predicted: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Per group, the sums of the regression terms (groups x 6)."""
+    terms = _regression_terms(np.asarray(truth, dtype=float), np.asarray(predicted, dtype=float))
+    units = int(groups.max()) + 1
+    return np.column_stack(
+        [np.bincount(groups, weights=column, minlength=units) for column in terms.T]
+    )
+
+
+def _group_counts(rng: np.random.Generator, resamples: int, units: int) -> Iterator[np.ndarray]:
+    """Poisson(1) draws of each group, `resamples` x `units` in chunks that bound the memory."""
+    chunk = max(1, MAX_CELLS // units)
+    for start in range(0, resamples, chunk):
+        yield rng.poisson(1.0, size=(min(chunk, resamples - start), units)).astype(float)
 
 
 def _joined(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -190,6 +217,14 @@ def _joined(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 def group_codes(values: np.ndarray) -> np.ndarray:
     """0..k-1 for the k distinct values (e.g. dates), in the order of the sorted values."""
     return np.unique(values, return_inverse=True)[1].ravel()
+
+
+def resampling_groups(frame, time_column: str | None) -> np.ndarray:
+    """Rows drawn together by the bootstrap: those of one time (their conditions are shared),
+    or each row alone when the data has no time column."""
+    if time_column:
+        return group_codes(frame[time_column].to_numpy())
+    return np.arange(len(frame))
 
 
 def interval(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import TrainedModel, load_model
-from .bootstrap import CONFIDENCE, RESAMPLES, group_codes, interval, paired_differences
+from .bootstrap import CONFIDENCE, RESAMPLES, interval, paired_differences, resampling_groups
 from .champion import STATUS_FILE
 from .contract import Contract
 from .dataset import Split, load_records, sha256_of, split_records
@@ -170,14 +170,6 @@ def compare(champion_dir: str | Path, challenger_dir: str | Path, data: str | Pa
         else "rows one by one",
         looks=gate_looks(params.gate, champion, deltas, slice_deltas),
     )
-
-
-def resampling_groups(holdout: pd.DataFrame, time_column: str | None) -> np.ndarray:
-    """Rows drawn together by the bootstrap: those of one time (their conditions are shared),
-    or each row alone when the data has no time column."""
-    if time_column:
-        return group_codes(holdout[time_column].to_numpy())
-    return np.arange(len(holdout))
 
 
 def read_champion(directory: str | Path, challenger: TrainedModel) -> Champion:

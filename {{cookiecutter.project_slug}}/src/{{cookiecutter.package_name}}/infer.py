@@ -440,6 +440,8 @@ def _drift(task: str, features: dict[str, list[str]]) -> dict:
         "decay_metric": "mae" if task == "regression" else "log_loss",
         # a quarter worse than at training time: well above the noise of a batch's estimate
         "decay_tolerance": 0.25,
+        # drifted data also retrains when the labels cannot rule out more decay than that
+        "decay_confidence": 0.9,
         # Evidently takes about a second per 50k rows by 3 columns here; bigger tables are sampled
         "sample_rows": 100_000,
     }

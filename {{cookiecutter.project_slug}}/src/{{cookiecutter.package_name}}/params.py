@@ -133,6 +133,9 @@ class DriftParams(Section):
     decay_metric: str
     # relative: 0.5 reports decay when the metric is 50% worse than at training time
     decay_tolerance: float = Field(ge=0)
+    # one month of labels measures decay roughly: with drifted data, retrain unless the
+    # bootstrap is this sure (one-sided) that the decay is within the tolerance
+    decay_confidence: float = Field(default=0.9, gt=0.5, lt=1)
     sample_rows: int = Field(ge=1000)  # larger tables are sampled (seeded) for the tests
 
     def check(self, task: str, features: FeatureParams) -> None:
