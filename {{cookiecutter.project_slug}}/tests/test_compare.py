@@ -10,6 +10,7 @@ import pytest
 from {{ cookiecutter.package_name }}.bootstrap import (
     interval,
     paired_differences,
+    paired_differences_within,
     resampled_metrics,
     weighted_metrics,
 )
@@ -452,6 +453,41 @@ def test_resampling_by_group_draws_each_groups_rows_together(task):
     old, new = (weighted_metrics(task, truth, p, weights) for p in (before, after))
     for name, differences in grouped.items():
         np.testing.assert_allclose(differences, new[name] - old[name], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("task", ["regression", "multiclass"])
+def test_slices_are_judged_on_the_part_of_the_wholes_resamples_that_falls_in_them(task):
+    """One draw of Poisson counts per group serves the whole holdout and every slice: a slice's
+    differences are the metrics of its own rows under the whole's weights."""
+    rng = np.random.default_rng(4)
+    rows = 2400
+    groups = np.unique(rng.integers(0, 100, rows), return_inverse=True)[1].ravel()
+    if task == "regression":
+        truth = rng.gamma(3, 20, rows)
+        before, after = truth + rng.normal(0, 9, rows), truth + rng.normal(1, 10, rows)
+    else:
+        truth = rng.integers(0, 3, rows)
+        before, after = rng.dirichlet(np.ones(3), rows), rng.dirichlet(np.ones(3), rows)
+    slices = [np.flatnonzero(rng.random(rows) < 0.3), np.arange(0, rows, 7)]
+    whole, *parts = paired_differences_within(
+        task,
+        truth,
+        before,
+        after,
+        np.random.default_rng(9),
+        [np.arange(rows), *slices],
+        150,
+        groups,
+    )
+    counts = np.random.default_rng(9).poisson(1.0, size=(150, groups.max() + 1)).astype(float)
+    weights = counts[:, groups]
+    for subset, found in zip([np.arange(rows), *slices], [whole, *parts], strict=True):
+        old, new = (
+            weighted_metrics(task, truth[subset], p[subset], weights[:, subset])
+            for p in (before, after)
+        )
+        for name, differences in found.items():
+            np.testing.assert_allclose(differences, new[name] - old[name], rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("task", ["regression", "multiclass"])

@@ -11,7 +11,13 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import TrainedModel, load_model
-from .bootstrap import CONFIDENCE, RESAMPLES, interval, paired_differences, resampling_groups
+from .bootstrap import (
+    CONFIDENCE,
+    RESAMPLES,
+    interval,
+    paired_differences_within,
+    resampling_groups,
+)
 from .champion import STATUS_FILE
 from .contract import Contract
 from .dataset import Split, load_records, sha256_of, split_records
@@ -145,12 +151,20 @@ def compare(champion_dir: str | Path, challenger_dir: str | Path, data: str | Pa
     slice_deltas: list[Delta] = []
     if champion.model is not None:
         before = _predictions_like(champion.model, challenger, holdout)
-        deltas = _deltas(params.task, truth, before, predicted, rng, groups, params.gate.confidence)
+        parts = _slices(params, holdout)
+        subsets = [np.arange(len(holdout)), *(rows for _, rows in parts)]
+        differences = paired_differences_within(
+            params.task, truth, before, predicted, rng, subsets, groups=groups
+        )
+        confidence = params.gate.confidence
+        deltas = _deltas(params.task, truth, before, predicted, differences[0], confidence)
         deltas = [
             judged(params.gate, d) if d.metric == params.gate.primary_metric else d for d in deltas
         ]
         overall = next(d for d in deltas if d.metric == params.gate.primary_metric)
-        found = _slice_deltas(params, holdout, truth, before, predicted, rng, overall.main, groups)
+        found = _slice_deltas(
+            params, parts, differences[1:], truth, before, predicted, overall.main
+        )
         slice_deltas = [judged(params.gate, d) for d in found]
     metrics = score(params.task, truth, predicted)
     return Comparison(
@@ -217,13 +231,12 @@ def _deltas(
     truth: np.ndarray,
     before: np.ndarray,
     after: np.ndarray,
-    rng: np.random.Generator,
-    groups: np.ndarray,
+    differences: dict[str, np.ndarray],
     gate_confidence: float,
 ) -> list[Delta]:
-    """Each metric's Delta: its 95% interval, and the gate's (one-sided `gate_confidence`)."""
+    """Each metric's Delta: its 95% interval, and the gate's (one-sided `gate_confidence`),
+    from the paired bootstrap's `differences`."""
     main, pr = score(task, truth, before), score(task, truth, after)
-    differences = paired_differences(task, truth, before, after, rng, groups=groups)
     deltas = []
     for name in main:
         gate_low, gate_high = interval(differences[name], 2 * gate_confidence - 1)
@@ -244,15 +257,23 @@ def _deltas(
     return deltas
 
 
+def _slices(params: Params, holdout: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
+    """("column=value", the holdout's row positions) for every value of every slice column."""
+    return [
+        (f"{column}={value}", holdout.index.get_indexer(part.index))
+        for column in params.slices
+        for value, part in holdout.groupby(column, sort=True, observed=True)
+    ]
+
+
 def _slice_deltas(
     params: Params,
-    holdout: pd.DataFrame,
+    parts: list[tuple[str, np.ndarray]],
+    differences: list[dict[str, np.ndarray]],
     truth: np.ndarray,
     before: np.ndarray,
     after: np.ndarray,
-    rng: np.random.Generator,
     reference: float,
-    groups: np.ndarray,
 ) -> list[Delta]:
     """The primary metric for every slice value, the slices that moved most first.
 
@@ -261,21 +282,14 @@ def _slice_deltas(
     ten false alarms.
     """
     primary = params.gate.primary_metric
-    parts = [
-        (f"{column}={value}", holdout.index.get_indexer(part.index))
-        for column in params.slices
-        for value, part in holdout.groupby(column, sort=True, observed=True)
-    ]
     gated = sum(len(rows) >= params.gate.min_slice_rows for _, rows in parts)
     corrected = 1 - (1 - params.gate.confidence) / max(gated, 1)
     found = []
-    for label, rows in parts:
+    for (label, rows), resampled in zip(parts, differences, strict=True):
         confidence = (
             corrected if len(rows) >= params.gate.min_slice_rows else params.gate.confidence
         )
-        whole = _deltas(
-            params.task, truth[rows], before[rows], after[rows], rng, groups[rows], confidence
-        )
+        whole = _deltas(params.task, truth[rows], before[rows], after[rows], resampled, confidence)
         delta = next(d for d in whole if d.metric == primary)
         found.append(replace(delta, label=label, reference=reference))
     return sorted(found, key=_movement, reverse=True)
