@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -10,7 +11,7 @@ from pathlib import Path
 from common import PACKAGE, cli, median_run, run
 
 FLOOR = Path(__file__).with_name("floor_pipeline.py")
-CACHE_VARIABLE = f"{PACKAGE.upper()}_CACHE_DIR"  # the project's validation cache
+CACHE_VARIABLE = f"{PACKAGE.upper()}_CACHE_DIR"  # the project's caches (validated, champions)
 
 
 def commit_data(project: Path, rows: int) -> None:
@@ -25,9 +26,12 @@ def commit_data(project: Path, rows: int) -> None:
     )
 
 
-def pipeline_once(project: Path) -> dict[str, object]:
-    """The PR check's steps, as one fresh CI job runs them: with an empty validation cache."""
+def pipeline_once(project: Path, kept: Path | None = None) -> dict[str, object]:
+    """The PR check's steps, as one fresh CI job runs them: with empty caches, or (`kept`) with
+    main's model restored into the champions cache, as pr.yml restores what champion.yml kept."""
     with tempfile.TemporaryDirectory() as cache:
+        if kept is not None:
+            shutil.copytree(kept, Path(cache) / "champions")
         env = {CACHE_VARIABLE: cache}
         return {
             "validate": cli(
@@ -54,6 +58,28 @@ def pipeline_once(project: Path) -> dict[str, object]:
         }
 
 
+def keep_main(project: Path, into: Path) -> Path:
+    """What champion.yml does on a push to main: train main's model once and keep it."""
+    cli(
+        project,
+        "champion",
+        "--base",
+        "HEAD",
+        "--out",
+        str(into / "model"),
+        env={CACHE_VARIABLE: str(into)},
+    )
+    return into / "champions"
+
+
+def summed(pipelines: list[dict[str, object]]) -> tuple[float, float, dict[str, float]]:
+    """Median seconds of the whole (sum of the steps' medians), peak MB, each step's median."""
+    steps = {name: median_run([p[name] for p in pipelines]) for name in pipelines[0]}
+    total = sum(step.seconds for step in steps.values())
+    peak = max(step.peak_rss_mb for step in steps.values())
+    return total, peak, {name: round(step.seconds, 2) for name, step in steps.items()}
+
+
 def frame_megabytes(path: Path) -> float:
     import pandas as pd
 
@@ -62,19 +88,32 @@ def frame_megabytes(path: Path) -> float:
 
 def measure(project: Path, rows: int, repeats: int) -> dict[str, object]:
     commit_data(project, rows)
-    pipelines = [pipeline_once(project) for _ in range(repeats)]
+    cold = [pipeline_once(project) for _ in range(repeats)]
+    with tempfile.TemporaryDirectory() as main_cache:
+        kept = keep_main(project, Path(main_cache))
+        warm = [pipeline_once(project, kept) for _ in range(repeats)]
     floors = [run([sys.executable, str(FLOOR), "data/train.csv"], project) for _ in range(repeats)]
-    steps = {name: median_run([p[name] for p in pipelines]) for name in pipelines[0]}
-    total = sum(step.seconds for step in steps.values())
-    peak = max(step.peak_rss_mb for step in steps.values())
-    floor = median_run(floors)
+    floors_one_fit = [
+        run([sys.executable, str(FLOOR), "data/train.csv", "1"], project) for _ in range(repeats)
+    ]
+    total, peak, steps = summed(cold)
+    warm_total, _, warm_steps = summed(warm)
+    floor, floor_one_fit = median_run(floors), median_run(floors_one_fit)
     frame = frame_megabytes(project / "data" / "train.csv")
     return {
         "rows": rows,
         "seconds": round(total, 2),
         "floor_seconds": round(floor.seconds, 2),
         "time_ratio": round(total / floor.seconds, 2),
-        "steps_seconds": {name: round(step.seconds, 2) for name, step in steps.items()},
+        "steps_seconds": steps,
+        # main's model restored from the champion cache (every PR into a commit champion.yml
+        # ran for, and every later run of a PR): the champion step copies instead of training
+        "warm_seconds": round(warm_total, 2),
+        "warm_time_ratio": round(warm_total / floor.seconds, 2),
+        # like for like: a floor that fits only the challenger, as the warm pipeline does
+        "floor_one_fit_seconds": round(floor_one_fit.seconds, 2),
+        "warm_ratio_to_one_fit": round(warm_total / floor_one_fit.seconds, 2),
+        "warm_steps_seconds": warm_steps,
         "peak_rss_mb": round(peak, 1),
         "floor_peak_rss_mb": round(floor.peak_rss_mb, 1),
         "frame_mb": round(frame, 1),

@@ -117,12 +117,17 @@ def render(report: dict) -> str:
                 f"{', '.join(row['heavy_imports'])}"
             )
     if "pr_pipeline" in report:
-        lines += ["", "PR pipeline   rows  seconds  floor s  ratio  peak MB  frame MB  mem/frame"]
+        lines += [
+            "",
+            "PR pipeline   rows  seconds  floor s  ratio  warm s  warm ratio  1-fit floor s"
+            "  warm/1-fit  peak MB  frame MB  mem/frame",
+        ]
         for r in report["pr_pipeline"]:
             lines.append(
                 f"  {r['rows']:>14,}{r['seconds']:>9}{r['floor_seconds']:>9}"
-                f"{r['time_ratio']:>7}{r['peak_rss_mb']:>9}{r['frame_mb']:>10}"
-                f"{r['memory_ratio_to_frame']:>11}"
+                f"{r['time_ratio']:>7}{r['warm_seconds']:>8}{r['warm_time_ratio']:>12}"
+                f"{r['floor_one_fit_seconds']:>15}{r['warm_ratio_to_one_fit']:>12}"
+                f"{r['peak_rss_mb']:>9}{r['frame_mb']:>10}{r['memory_ratio_to_frame']:>11}"
             )
     if "drift" in report:
         lines += ["", "drift         rows  seconds  scipy s  ratio  evidently share"]

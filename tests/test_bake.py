@@ -36,7 +36,10 @@ DEFAULT_FILES = {
     ".github/pull_request_template.md",
     ".github/actions/setup/action.yml",
     ".github/smoke/predict.json",
-    *(f".github/workflows/{name}.yml" for name in ("ci", "comment", "drift", "pr", "release")),
+    *(
+        f".github/workflows/{name}.yml"
+        for name in ("champion", "ci", "comment", "drift", "pr", "release")
+    ),
     # adopt.py and infer.py (the `adopt` subcommand) arrive in another change: add "adopt" and
     # "infer" to the names below then (test_adopt.py, if any, to the tests further down).
     *(
@@ -49,8 +52,10 @@ DEFAULT_FILES = {
             "artifacts",
             "bento",
             "bootstrap",
+            "caches",
             "card",
             "champion",
+            "champion_cache",
             "cli",
             "comment",
             "compare",
@@ -61,6 +66,7 @@ DEFAULT_FILES = {
             "errors",
             "evaluate",
             "evidently_adapter",
+            "folders",
             "github_actions",
             "incoming",
             "infer",

@@ -193,6 +193,46 @@ def test_artifacts_pass_between_runs_and_a_missing_file_fails_the_upload(tmp_pat
         runner(tmp_path, repo, missing, run_id=12).run_job("job")
 
 
+def test_cache_entries_are_scoped_to_their_ref_and_the_default_branch_as_on_github(tmp_path, repo):
+    """GitHub's rule, which the champion cache relies on: a run restores entries of its own ref
+    and of the default branch, never a sibling's; a key is never overwritten."""
+
+    def save(ref: str, text: str, run_id: int) -> None:
+        steps = [
+            {"run": f"mkdir -p kept && echo {text} > kept/model.txt"},
+            {"uses": "actions/cache/save@abc", "with": {"path": "kept", "key": "model-1"}},
+        ]
+        runner(tmp_path, repo, steps, run_id=run_id, ref=ref).run_job("job")
+
+    def restored(ref: str, run_id: int) -> str | None:
+        steps = [
+            {
+                "id": "kept",
+                "uses": "actions/cache/restore@abc",
+                "with": {"path": "kept", "key": "model-1"},
+            },
+            {
+                "id": "read",
+                "run": 'echo "text=$(cat kept/model.txt || echo none)" >> "$GITHUB_OUTPUT"',
+            },
+        ]
+        job = runner(tmp_path, repo, steps, run_id=run_id, ref=ref).run_job("job")
+        text = job.steps[-1].outputs["text"]
+        hit = job.step("actions/cache/restore@abc").outputs.get("cache-hit")
+        assert (hit == "true") == (text != "none")
+        return None if text == "none" else text
+
+    save("refs/pull/1/merge", "from-pr-1", 20)
+    assert restored("refs/pull/1/merge", 21) == "from-pr-1"
+    assert restored("refs/pull/2/merge", 22) is None  # a sibling's entry
+    assert restored("refs/heads/main", 23) is None  # main never sees a pull request's
+    save("refs/heads/main", "from-main", 24)
+    assert restored("refs/pull/2/merge", 25) == "from-main"
+    assert restored("refs/pull/1/merge", 26) == "from-pr-1"  # its own scope comes first
+    save("refs/heads/main", "again", 27)
+    assert restored("refs/heads/main", 28) == "from-main"  # keys are immutable
+
+
 def test_an_action_without_a_stand_in_is_refused(tmp_path, repo):
     with pytest.raises(HarnessError, match="no stand-in for some/action@v1"):
         runner(tmp_path, repo, [{"uses": "some/action@v1"}]).run_job("job")

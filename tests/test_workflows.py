@@ -35,7 +35,9 @@ ANSWER_SETS = [
     {"python_version": "3.12"},
     {"data_storage": "dvc"},  # the default remote, s3://: the data action with its cloud logins
 ]
-PIN_ROW = re.compile(r"^\| ([\w.-]+/[\w.-]+) \| (v\d+\.\d+\.\d+) \| ([0-9a-f]{40}) \|$", re.M)
+PIN_ROW = re.compile(
+    r"^\| ([\w.-]+/[\w.-]+(?:/[\w.-]+)*) \| (v\d+\.\d+\.\d+) \| ([0-9a-f]{40}) \|$", re.M
+)
 PINS = {
     m[1]: (m[2], m[3]) for m in PIN_ROW.finditer((TEMPLATE / "docs/action-pins.md").read_text())
 }
@@ -184,11 +186,25 @@ def test_only_the_jobs_that_write_may_write(baked):
     assert job_permissions(baked, "pr.yml") == {"model-report": {"contents": "read", **dvc}}
     oidc = {
         f"{workflow}:{job}"
-        for workflow in ("pr.yml", "release.yml", "drift.yml", "comment.yml", "ci.yml")
+        for workflow in (
+            "pr.yml",
+            "release.yml",
+            "drift.yml",
+            "comment.yml",
+            "ci.yml",
+            "champion.yml",
+        )
         for job, p in job_permissions(baked, workflow).items()
         if "id-token" in p
     }
-    reads_data = {"pr.yml:model-report", "release.yml:build", "drift.yml:drift", "ci.yml:checks"}
+    reads_data = {
+        "pr.yml:model-report",
+        "release.yml:build",
+        "drift.yml:drift",
+        "ci.yml:checks",
+        "champion.yml:keep",
+    }
+    assert job_permissions(baked, "champion.yml") == {"keep": {"contents": "read", **dvc}}
     assert oidc == (reads_data if dvc else set())
     assert job_permissions(baked, "comment.yml") == {
         "post": {"actions": "read", "contents": "read", "pull-requests": "write"}
@@ -511,6 +527,66 @@ def test_the_champion_is_main_as_github_merged_the_pull_request_not_a_stale_base
     assert report["runs"]["this_pr"]["git"]["commit"] == git(
         remote, "rev-parse", "refs/pull/5/merge"
     )
+
+
+RESTORE = "Restore main's model if it was trained before for this commit"
+CHAMPION = "Rebuild the champion from main (the merge commit's first parent)"
+KEEP = "Keep main's model for this pull request's next runs"
+
+
+def keep_main(remote: Path, state: Path, run_id: int) -> str:
+    """champion.yml on a push to main: main's model trained and kept under its commit."""
+    sha = git(remote, "rev-parse", "main")
+    job = Runner(
+        remote / ".github/workflows/champion.yml",
+        repo=remote,
+        event_name="push",
+        event=push_event(before="0" * 40, after=sha, repository=REPOSITORY),
+        sha=sha,
+        state=state,
+        run_id=run_id,
+        repository=REPOSITORY,
+    ).run_job("keep")
+    assert job.status == "success", job.logs()
+    return sha
+
+
+@pytest.mark.slow
+@needs_pr_loop
+def test_mains_model_is_trained_once_per_commit_and_reused_by_its_pull_requests(remote, tmp_path):
+    state = tmp_path / "state"
+    base = keep_main(remote, state, run_id=700)
+    head = commit_change(remote, "tune", "params.yaml", "seed: 42", "seed: 7")
+    open_pull(state, 8, "octo-org", "tune", head, base)
+    event = pull_request_event(
+        number=8, base_sha=base, head_sha=head, head_ref="tune", repository=REPOSITORY
+    )
+    pr, _ = pr_then_comment(remote, state, event, run_id=710)
+    assert pr.step(RESTORE).outputs["cache-hit"] == "true"
+    assert "trained before for this commit, reused from the cache" in pr.step(CHAMPION).log
+    assert pr.step(KEEP).outcome == "skipped"
+    report = json.loads((pr.workspace / "reports/compare/report.json").read_text())
+    assert report["champion"] == {"status": "trained", "reason": "", "commit": base}
+    assert report["metrics"] and report["slices"]
+
+    # main moves on without champion.yml having run: the PR trains main's new model once and
+    # keeps it for its own next run; another pull request cannot read that entry
+    tip = commit_change(remote, "main", "README.md", "Every change", "Each change")
+    event = push_to_pull_request(remote, state, 8, tip, "tune", "params.yaml", "seed: 7", "seed: 8")
+    pr, _ = pr_then_comment(remote, state, event, run_id=720)
+    assert pr.step(RESTORE).outputs["cache-hit"] == ""
+    assert "trained main's model from" in pr.step(CHAMPION).log
+    assert pr.step(KEEP).outcome == "success"
+    event = push_to_pull_request(remote, state, 8, tip, "tune", "params.yaml", "seed: 8", "seed: 9")
+    pr, _ = pr_then_comment(remote, state, event, run_id=730)
+    assert pr.step(RESTORE).outputs["cache-hit"] == "true"
+    other = commit_change(remote, "other", "params.yaml", "seed: 42", "seed: 5")
+    open_pull(state, 9, "octo-org", "other", other, tip)
+    event = pull_request_event(
+        number=9, base_sha=tip, head_sha=other, head_ref="other", repository=REPOSITORY
+    )
+    pr, _ = pr_then_comment(remote, state, event, run_id=740)
+    assert pr.step(RESTORE).outputs["cache-hit"] == ""
 
 
 @pytest.mark.slow

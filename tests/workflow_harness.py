@@ -820,7 +820,57 @@ def cloud_login(use: Use) -> dict:
     return {}
 
 
+def cache_scopes(use: Use) -> list[str]:
+    """The refs whose cache entries a run may restore, as GitHub scopes them: its own ref, then
+    (a pull request) its base branch, then the default branch. Never a sibling's."""
+    runner = use.job.runner
+    scopes = [runner.ref]
+    base = (runner.event.get("pull_request") or {}).get("base", {}).get("ref")
+    if base:
+        scopes.append(f"refs/heads/{base}")
+    scopes.append("refs/heads/main")
+    return list(dict.fromkeys(scopes))
+
+
+def cache_entry(use: Use, scope: str, key: str) -> Path:
+    return use.state / "caches" / scope.replace("/", "_") / key
+
+
+def cache_restore(use: Use) -> dict:
+    """actions/cache/restore: the exact key from the first scope that has it, into `path`.
+    `cache-hit` is "true" on a hit and empty on a miss, as the action's README says."""
+    key = use.inputs["key"]
+    target = use.job.workspace / use.inputs["path"]  # an absolute path stays as it is
+    for scope in cache_scopes(use):
+        entry = cache_entry(use, scope, key)
+        if entry.is_dir():
+            shutil.copytree(entry, target, dirs_exist_ok=True)
+            use.record("cache-restore", {"key": key, "scope": scope})
+            return {"cache-hit": "true", "cache-primary-key": key, "cache-matched-key": key}
+    use.record("cache-miss", {"key": key})
+    return {"cache-hit": "", "cache-primary-key": key, "cache-matched-key": ""}
+
+
+def cache_save(use: Use) -> dict:
+    """actions/cache/save into the run's own ref scope. Keys are immutable: saving a key the
+    scope has, or a path that does not exist, is a warning (the step succeeds), as in the
+    action's saveImpl.ts."""
+    key, scope = use.inputs["key"], use.job.runner.ref
+    source = use.job.workspace / use.inputs["path"]
+    entry = cache_entry(use, scope, key)
+    if entry.exists():
+        use.record("cache-warning", {"key": key, "warning": "the key exists in this scope"})
+    elif not source.exists():
+        use.record("cache-warning", {"key": key, "warning": "Path Validation Error"})
+    else:
+        shutil.copytree(source, entry)
+        use.record("cache-save", {"key": key, "scope": scope})
+    return {}
+
+
 STAND_INS: dict[str, Callable[[Use], dict | None]] = {
+    "actions/cache/restore": cache_restore,
+    "actions/cache/save": cache_save,
     "aws-actions/configure-aws-credentials": cloud_login,
     "google-github-actions/auth": cloud_login,
     "actions/checkout": checkout,

@@ -31,6 +31,17 @@ IS_DEMO = set(CONTRACT.schema.columns) == set(demo.COLUMNS) and PARAMS.target in
 NOT_THE_DEMO = "the project's data is not the demo's (adopted data set)"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def caches_of_this_session(tmp_path_factory: pytest.TempPathFactory):
+    """The project's caches (validated tables, champions) in a folder of this test session,
+    never the user's ~/.cache; subprocesses inherit it."""
+    from {{ cookiecutter.package_name }}.caches import ENVIRONMENT_VARIABLE
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ENVIRONMENT_VARIABLE, str(tmp_path_factory.mktemp("caches")))
+        yield
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("demo_only") and not IS_DEMO:
         pytest.skip(NOT_THE_DEMO)

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from {{ cookiecutter.package_name }} import champion, champion_cache
+from {{ cookiecutter.package_name }}.caches import ENVIRONMENT_VARIABLE
 from {{ cookiecutter.package_name }}.champion import build_champion
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.errors import ProjectError
@@ -206,3 +208,158 @@ def test_when_the_lock_changed_the_base_is_trained_in_its_own_locked_environment
     assert "**Dependencies changed: `uv.lock`** (main's model was rebuilt in an environment" in (
         what_changed
     )
+
+
+# --- the champion cache: trained once per commit ----------------------------------------------
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, str(tmp_path / "cache"))
+    return tmp_path / "cache" / "champions"
+
+
+@pytest.fixture
+def based(tmp_path: Path, sample_file: Path) -> tuple[Path, str]:
+    """A repository whose main holds the project and its lock; (repo, main's commit)."""
+    repo = new_repo(tmp_path / "repo")
+    add_project(repo, sample_file)
+    add_lock(repo)
+    return repo, commit_all(repo, "base")
+
+
+def no_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Training the base from here on fails the test: the champion must come from the cache."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("trained again instead of using the cache")
+
+    monkeypatch.setattr(champion, "_train_base", refuse)
+
+
+def model_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.name != "run.json"}
+
+
+def test_a_champion_trained_once_is_reused_for_the_same_commit(cache, based, tmp_path, monkeypatch):
+    repo, base = based
+    first = build_champion("main", tmp_path / "first", params=repo / "params.yaml")
+    assert first["status"] == "trained" and first["reused"] is False
+    assert [entry.name.split("-")[0] for entry in cache.iterdir()] == [base]
+
+    no_training(monkeypatch)
+    second = build_champion("main", tmp_path / "second", params=repo / "params.yaml")
+
+    assert second["status"] == "trained" and second["reused"] is True
+    assert second["commit"] == base and second["environment"] == first["environment"]
+    assert model_bytes(tmp_path / "second") == model_bytes(tmp_path / "first")
+    run = json.loads((tmp_path / "second" / "run.json").read_text())
+    assert run["git"]["commit"] == base
+    assert worktrees(repo) == [f"worktree {repo.resolve()}"]
+
+
+def test_the_cli_says_the_champion_was_reused(cache, based, tmp_path, monkeypatch, capsys):
+    repo, base = based
+    args = ["champion", "--base", "main", "--params", str(repo / "params.yaml"), "--out"]
+    assert main([*args, str(tmp_path / "first")]) == 0
+    assert "trained main's model from" in capsys.readouterr().out
+    no_training(monkeypatch)
+    assert main([*args, str(tmp_path / "second")]) == 0
+    assert f"main's model for {base[:12]}: trained before for this commit, reused" in (
+        capsys.readouterr().out
+    )
+
+
+def test_a_new_commit_on_main_is_trained_again(cache, based, tmp_path, sample_file):
+    repo, base = based
+    build_champion("main", tmp_path / "first", params=repo / "params.yaml")
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    (repo / "params.yaml").write_text(yaml.safe_dump({**params, "seed": PARAMS.seed + 1}))
+    moved = commit_all(repo, "main moved on")
+
+    status = build_champion("main", tmp_path / "second", params=repo / "params.yaml")
+
+    assert status["reused"] is False and status["commit"] == moved != base
+    assert json.loads((tmp_path / "second" / "run.json").read_text())["seed"] == PARAMS.seed + 1
+
+
+def test_an_entry_that_holds_another_commits_model_is_a_miss(cache, based, tmp_path):
+    repo, base = based
+    build_champion("main", tmp_path / "first", params=repo / "params.yaml")
+    (entry,) = cache.iterdir()
+    run = json.loads((entry / "run.json").read_text())
+    run["git"]["commit"] = "0" * 40
+    (entry / "run.json").write_text(json.dumps(run))
+
+    status = build_champion("main", tmp_path / "second", params=repo / "params.yaml")
+
+    assert status["reused"] is False
+    assert json.loads((tmp_path / "second" / "run.json").read_text())["git"]["commit"] == base
+
+
+def test_a_damaged_entry_is_a_miss(cache, based, tmp_path):
+    repo, _ = based
+    build_champion("main", tmp_path / "first", params=repo / "params.yaml")
+    (entry,) = cache.iterdir()
+    (entry / "run.json").write_text("{ not json")
+
+    status = build_champion("main", tmp_path / "second", params=repo / "params.yaml")
+
+    assert status["status"] == "trained" and status["reused"] is False
+
+
+def test_a_failure_is_never_kept(cache, tmp_path, sample_file):
+    repo = new_repo(tmp_path / "repo")
+    (repo / "README.md").write_text("no project yet\n")
+    commit_all(repo, "first commit")
+    add_project(repo, sample_file)
+    status = build_champion("main", tmp_path / "champion", params=repo / "params.yaml")
+    assert status["status"] == "absent"
+    assert not cache.exists()
+
+
+def test_off_always_trains(based, tmp_path, monkeypatch):
+    repo, _ = based
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, "off")
+    for name in ("first", "second"):
+        status = build_champion("main", tmp_path / name, params=repo / "params.yaml")
+        assert status["status"] == "trained" and status["reused"] is False
+
+
+def test_an_unwritable_cache_is_not_an_error(based, tmp_path, monkeypatch):
+    repo, _ = based
+    blocker = tmp_path / "a-file-not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, str(blocker / "cache"))
+    status = build_champion("main", tmp_path / "champion", params=repo / "params.yaml")
+    assert status["status"] == "trained" and (tmp_path / "champion" / "run.json").is_file()
+
+
+def test_a_reused_champion_still_says_when_this_pr_changed_the_lock(
+    cache, based, tmp_path, monkeypatch
+):
+    repo, _ = based
+    first = build_champion("main", tmp_path / "first", params=repo / "params.yaml")
+    assert first["environment"]["base_lock"] is False
+    main_lock = first["environment"]["lock_sha256"]
+    git(repo, "checkout", "-q", "-b", "pr")
+    with (repo / "uv.lock").open("a") as lock:
+        lock.write("\n")  # the pull request's lock differs from main's
+    commit_all(repo, "the pull request: another lock")
+
+    no_training(monkeypatch)
+    second = build_champion("main", tmp_path / "second", params=repo / "params.yaml")
+
+    assert second["reused"] is True
+    expected = {"lock": "uv.lock", "lock_sha256": main_lock, "base_lock": True}
+    assert second["environment"] == expected
+    assert json.loads((tmp_path / "second" / "run.json").read_text())["environment"] == expected
+
+
+def test_only_the_newest_entries_are_kept(cache, based, tmp_path):
+    repo, _ = based
+    for count in range(champion_cache.ENTRIES_KEPT + 2):
+        (repo / "notes.md").write_text(f"commit {count}\n")
+        commit_all(repo, f"commit {count}")
+        build_champion("main", tmp_path / f"champion{count}", params=repo / "params.yaml")
+    assert len(list(cache.iterdir())) == champion_cache.ENTRIES_KEPT

@@ -9,6 +9,7 @@ import pandera.pandas as pa
 import pytest
 
 from {{ cookiecutter.package_name }} import validation_cache
+from {{ cookiecutter.package_name }}.caches import ENVIRONMENT_VARIABLE
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.tables import read_table, write_table
 from {{ cookiecutter.package_name }}.validation import validate_frame
@@ -18,9 +19,8 @@ from conftest import CONTRACT, numeric_feature, out_of_range, require
 
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv(validation_cache.ENVIRONMENT_VARIABLE, str(folder))
-    return folder
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, str(tmp_path / "cache"))
+    return tmp_path / "cache" / "validated"
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def test_a_corrupt_entry_is_a_miss_and_is_replaced(cache: Path, sample_file: Pat
 
 
 def test_off_turns_it_off(sample_file: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    monkeypatch.setenv(validation_cache.ENVIRONMENT_VARIABLE, "off")
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, "off")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert validation_cache.cache_dir() is None
     _, report = validation_cache.read_validated(sample_file, CONTRACT.records)
@@ -121,7 +121,7 @@ def test_an_unwritable_cache_is_not_an_error(
 ) -> None:
     blocker = tmp_path / "a-file-not-a-folder"
     blocker.write_text("")
-    monkeypatch.setenv(validation_cache.ENVIRONMENT_VARIABLE, str(blocker / "cache"))
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, str(blocker / "cache"))
     frame, report = validation_cache.read_validated(sample_file, CONTRACT.records)
     assert report.valid
     pd.testing.assert_frame_equal(frame, fresh(sample_file), check_exact=True)

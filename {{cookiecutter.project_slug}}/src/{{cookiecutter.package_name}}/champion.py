@@ -14,7 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import champion_cache
 from .errors import ProjectError
+from .folders import atomic_directory
 
 STATUS_FILE = "status.json"  # read by compare.py when there is no model
 RUN_FILE = "run.json"
@@ -27,23 +29,41 @@ def build_champion(base: str, out: str | Path, params: str | Path = "params.yaml
     """Train commit `base` into `out`, or write `out`/status.json saying why there is no model.
 
     Returns {"status": "trained" | "absent" | "failed", "reason", "base", "commit",
-    "environment"}. The base is checked out in a temporary git worktree of the repository
-    holding `params`, always removed. When the base's uv.lock differs from the one beside
-    `params`, the base is trained in a fresh environment installed from its own lock (`uv run
-    --locked`), so that a dependency bump is measured; `environment` (also added to the
-    model's run.json) says which lock the champion was trained with.
+    "environment", "reused"}. The base is checked out in a temporary git worktree of the
+    repository holding `params`, always removed. When the base's uv.lock differs from the one
+    beside `params`, the base is trained in a fresh environment installed from its own lock
+    (`uv run --locked`), so that a dependency bump is measured; `environment` (also added to
+    the model's run.json) says which lock the champion was trained with. A champion trained
+    before for the same commit, Python and machine is copied from the cache instead
+    (champion_cache.py): it is the model training again would give.
     """
     params = Path(params).resolve()
     root = _repository_of(params.parent)
     commit = _commit_of(root, base)
     out = Path(out).resolve()
+    ours = lock_sha256(params.parent / LOCK_FILE)
+    key = champion_cache.entry_key(commit, params.relative_to(root).as_posix())
+    if champion_cache.restore(key, commit, out):
+        environment = _environment_of_kept(out, ours)
+        _record_environment(out, environment)
+        reason = "trained before for this commit, reused from the cache"
+        return {
+            "status": "trained",
+            "reason": reason,
+            "base": base,
+            "commit": commit,
+            "environment": environment,
+            "reused": True,
+        }
     with _worktree(root, commit) as tree:
         base_params = tree / params.relative_to(root)
-        environment = _environment(base_params.parent, lock_sha256(params.parent / LOCK_FILE))
+        environment = _environment(base_params.parent, ours)
         status = _fetch_base_data(tree, root) or _train_base(base_params, out, environment)
     status = {**status, "base": base, "commit": commit, "environment": environment}
+    status["reused"] = False
     if status["status"] == "trained":
         _record_environment(out, environment)
+        champion_cache.keep(key, out)
     else:
         _write_status(out, status)
     return status
@@ -57,6 +77,14 @@ def lock_sha256(path: Path) -> str | None:
 def _environment(project: Path, ours: str | None) -> dict:
     """Which environment trains the base: this one, or one installed from the base's own lock."""
     theirs = lock_sha256(project / LOCK_FILE)
+    return {"lock": LOCK_FILE, "lock_sha256": theirs, "base_lock": theirs not in (None, ours)}
+
+
+def _environment_of_kept(model: Path, ours: str | None) -> dict:
+    """A kept champion's environment, its lock compared with this checkout's (not the one that
+    kept it): whether the comment says the dependencies changed is this PR's question."""
+    run = json.loads((model / RUN_FILE).read_text(encoding="utf-8"))
+    theirs = (run.get("environment") or {}).get("lock_sha256")
     return {"lock": LOCK_FILE, "lock_sha256": theirs, "base_lock": theirs not in (None, ours)}
 
 
@@ -181,7 +209,5 @@ def _record_environment(out: Path, environment: dict) -> None:
 
 def _write_status(out: Path, status: dict) -> None:
     """Replace `out` with a directory holding only status.json (no stale model can survive)."""
-    from .artifacts import atomic_directory
-
     with atomic_directory(out) as staging:
         (staging / STATUS_FILE).write_text(json.dumps(status, indent=2) + "\n", encoding="utf-8")

@@ -212,7 +212,9 @@ def _champion(args: argparse.Namespace) -> int:
     from .champion import build_champion
 
     status = build_champion(args.base, args.out, params=args.params)
-    if status["status"] == "trained":
+    if status.get("reused"):
+        print(f"main's model for {status['commit'][:12]}: {status['reason']}, into {args.out}")
+    elif status["status"] == "trained":
         where = " in main's locked environment" if status["environment"]["base_lock"] else ""
         print(f"trained main's model from {status['commit'][:12]} into {args.out}{where}")
     else:

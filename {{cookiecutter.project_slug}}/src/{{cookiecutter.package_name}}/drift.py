@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .artifacts import METRICS_FILE, atomic_directory, load_model, write_json
+from .artifacts import METRICS_FILE, load_model, write_json
 from .bootstrap import resampled_metrics, resampling_groups
 from .contract import Contract
 from .errors import ProjectError
 from .evidently_adapter import DriftRun, run_drift  # imports Evidently itself only when run
+from .folders import atomic_directory
 from .incoming import Table, load_table
 from .metrics import HIGHER_IS_BETTER, json_safe, score
 from .params import CATEGORICAL_DRIFT_METHODS, NUMERIC_DRIFT_METHODS, Params

@@ -451,7 +451,8 @@ def write_report(c: Comparison, context: Context, out: Path, artifacts: Path | N
     text = render(c, context)
     _write_atomically(out, text)
     if artifacts is not None:
-        from .artifacts import atomic_directory, write_json
+        from .artifacts import write_json
+        from .folders import atomic_directory
 
         with atomic_directory(artifacts) as staging:
             (staging / "report.md").write_text(text, encoding="utf-8")

@@ -14,12 +14,12 @@ from .artifacts import (
     RUN_FILE,
     SLICES_FILE,
     TrainedModel,
-    atomic_directory,
     write_json,
 )
 from .contract import Contract
 from .dataset import Split, load_records, sha256_of, split_records
 from .errors import ProjectError
+from .folders import atomic_directory
 from .metrics import json_safe, score, score_slices
 from .params import Params
 from .pipeline import build_pipeline

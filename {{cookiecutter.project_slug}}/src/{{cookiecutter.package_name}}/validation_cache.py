@@ -7,9 +7,8 @@ validation depends on: the file's bytes, the schema, this module's validation co
 library versions. Any change to one of them is a different key, so a hit is exactly what
 validating again would give (pickle keeps every dtype and every NaN as it was).
 
-The cache lives outside the repository (`~/.cache/<package>/validated`, or
-`$XDG_CACHE_HOME`), so no commit can plant an entry in it; `{{ cookiecutter.package_name | upper }}_CACHE_DIR`
-moves it, and setting that variable to `off` turns it off. Only the newest few entries are kept.
+The cache lives outside the repository (`validated` in caches.py's folder), so no commit can
+plant an entry in it. Only the newest few entries are kept.
 """
 
 from __future__ import annotations
@@ -26,10 +25,10 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
+from .caches import cache_folder
 from .tables import read_table
 from .validation import ValidationReport, validate_frame
 
-ENVIRONMENT_VARIABLE = "{{ cookiecutter.package_name | upper }}_CACHE_DIR"
 ENTRIES_KEPT = 6
 SUFFIX = ".pickle"
 # what reads, validates or pickles the table; another version of any of them is another key
@@ -38,13 +37,7 @@ LIBRARIES = ("numpy", "pandas", "pandera", "pyarrow")
 
 def cache_dir() -> Path | None:
     """Where validated frames are kept, or None when the cache is off."""
-    chosen = os.environ.get(ENVIRONMENT_VARIABLE, "")
-    if chosen.lower() == "off":
-        return None
-    if chosen:
-        return Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "{{ cookiecutter.package_name }}" / "validated"
+    return cache_folder("validated")
 
 
 def read_validated(
