@@ -335,7 +335,7 @@ def _performance(decay: float, upper: float, tolerance: float = 0.5) -> dict:
         "decay": decay,
         "decay_upper": upper,
         "confidence": 0.9,
-        "metrics": {metric: {"training": 1.0, "current": 1.0 + decay, "worse_by": decay}},
+        "metrics": {metric: dict(training=1.0, current=1.0 + decay, worse_by=decay)},
     }
 
 
@@ -366,3 +366,17 @@ def test_the_decay_interval_is_measured_and_reported(runs):
         assert performance["decay_upper"] > performance["decay"]
     summary = (runs["calm"] / "summary.md").read_text()
     assert f"is {PARAMS.drift.decay_confidence * 100:.0f}% sure that" in summary
+
+
+def test_a_big_current_table_measures_the_decays_spread_on_a_seeded_sample(
+    params_file, sample_file, records, trained_model_dir, tmp_path
+):
+    edit_params(params_file, drift__sample_rows=1000)
+    current = write_table(records, tmp_path / "current.csv")
+    model = ("--model", str(trained_model_dir))
+    assert len(records) > 1000
+    assert drift(params_file, sample_file, current, tmp_path / "out", *model) == 0
+    performance = read_result(tmp_path / "out")["performance"]
+    assert performance["rows_resampled"] == 1000
+    assert performance["decay_upper"] > performance["decay"]  # centred on the whole table's
+    assert "1000 rows) is" in (tmp_path / "out" / "summary.md").read_text()

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import METRICS_FILE, load_model, write_json
-from .bootstrap import resampled_metrics, resampling_groups
+from .bootstrap import group_codes, resampled_metrics, resampling_groups
 from .contract import Contract
 from .errors import ProjectError
 from .evidently_adapter import DriftRun, run_drift  # imports Evidently itself only when run
@@ -186,10 +186,16 @@ def performance_decay(params: Params, model_dir: Path, current: Table) -> dict:
     decay = metrics[metric]["worse_by"]
     time_column = params.split.time_column
     groups = resampling_groups(current.frame, time_column)
-    rng = np.random.default_rng(params.seed)
-    resampled = resampled_metrics(model.task, truth, predicted, rng, groups=groups)[metric]
     confidence = params.drift.decay_confidence
+    rows = _rows_resampled(len(truth), params.drift.sample_rows, params.seed)
+    rng = np.random.default_rng(params.seed)
+    truth, predicted, groups = truth[rows], predicted[rows], group_codes(groups[rows])
+    resampled = resampled_metrics(model.task, truth, predicted, rng, groups=groups)[metric]
+    # the resamples' spread around their own sample's value, moved to the whole table's
+    sampled = _change(metric, trained.get(metric), score(model.task, truth, predicted)[metric])
     upper = _decay_upper(metric, trained.get(metric), resampled, confidence)
+    if upper is not None and decay is not None and sampled["worse_by"] is not None:
+        upper = upper - sampled["worse_by"] + decay
     tolerance = params.drift.decay_tolerance
     return {
         "model": str(model_dir),
@@ -200,8 +206,17 @@ def performance_decay(params: Params, model_dir: Path, current: Table) -> dict:
         "decay_upper": upper,
         "confidence": confidence,
         "resampled": f"the rows of one {time_column} together" if time_column else "each row",
+        "rows_resampled": len(truth),
         "metrics": metrics,
     }
+
+
+def _rows_resampled(rows: int, limit: int, seed: int) -> np.ndarray:
+    """Every row, or a seeded sample of `limit` of them (in order): the bootstrap's cost grows
+    with the rows it spreads its counts over, and a sample's spread is, if anything, wider."""
+    if rows <= limit:
+        return np.arange(rows)
+    return np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
 
 
 def _decay_upper(
@@ -371,7 +386,8 @@ def _performance_lines(result: dict) -> list[str]:
     if upper is not None:
         lines += [
             "",
-            f"The bootstrap ({performance['resampled']}) is {_percent(performance['confidence'])} "
+            f"The bootstrap ({performance['resampled']}, "
+            f"{performance['rows_resampled']} rows) is {_percent(performance['confidence'])} "
             f"sure that `{performance['metric']}` is at most {_percent(upper, sign='+')} worse.",
         ]
     return lines
