@@ -186,16 +186,9 @@ def performance_decay(params: Params, model_dir: Path, current: Table) -> dict:
     decay = metrics[metric]["worse_by"]
     time_column = params.split.time_column
     groups = resampling_groups(current.frame, time_column)
-    confidence = params.drift.decay_confidence
-    rows = _rows_resampled(len(truth), params.drift.sample_rows, params.seed)
-    rng = np.random.default_rng(params.seed)
-    truth, predicted, groups = truth[rows], predicted[rows], group_codes(groups[rows])
-    resampled = resampled_metrics(model.task, truth, predicted, rng, groups=groups)[metric]
-    # the resamples' spread around their own sample's value, moved to the whole table's
-    sampled = _change(metric, trained.get(metric), score(model.task, truth, predicted)[metric])
-    upper = _decay_upper(metric, trained.get(metric), resampled, confidence)
-    if upper is not None and decay is not None and sampled["worse_by"] is not None:
-        upper = upper - sampled["worse_by"] + decay
+    upper, rows = _decay_upper(
+        params, model.task, trained.get(metric), decay, truth, predicted, groups
+    )
     tolerance = params.drift.decay_tolerance
     return {
         "model": str(model_dir),
@@ -204,31 +197,52 @@ def performance_decay(params: Params, model_dir: Path, current: Table) -> dict:
         "decayed": decay is not None and decay > tolerance,
         "decay": decay,
         "decay_upper": upper,
-        "confidence": confidence,
+        "confidence": params.drift.decay_confidence,
         "resampled": f"the rows of one {time_column} together" if time_column else "each row",
-        "rows_resampled": len(truth),
+        "rows_resampled": rows,
         "metrics": metrics,
     }
 
 
-def _rows_resampled(rows: int, limit: int, seed: int) -> np.ndarray:
-    """Every row, or a seeded sample of `limit` of them (in order): the bootstrap's cost grows
-    with the rows it spreads its counts over, and a sample's spread is, if anything, wider."""
-    if rows <= limit:
-        return np.arange(rows)
-    return np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
-
-
 def _decay_upper(
-    metric: str, trained: float | None, resampled: np.ndarray, confidence: float
-) -> float | None:
-    """The decay the bootstrap is `confidence` sure the model does not exceed (None: unknown)."""
+    params: Params,
+    task: str,
+    trained: float | None,
+    decay: float | None,
+    truth: np.ndarray,
+    predicted: np.ndarray,
+    groups: np.ndarray,
+) -> tuple[float | None, int]:
+    """The decay the bootstrap is `drift.decay_confidence` sure the model does not exceed
+    (None: unknown), and how many rows it resampled.
+
+    The bootstrap's cost grows with the rows it spreads its counts over, so above
+    `drift.sample_rows` it resamples a seeded sample and moves the sample's spread onto the
+    whole table's decay (a sample's spread is, if anything, wider).
+    """
+    metric, limit = params.drift.decay_metric, params.drift.sample_rows
+    rows = np.arange(len(truth))
+    if len(rows) > limit:
+        rows = np.sort(np.random.default_rng(params.seed).choice(rows, size=limit, replace=False))
+    truth, predicted, groups = truth[rows], predicted[rows], group_codes(groups[rows])
+    rng = np.random.default_rng(params.seed)
+    resampled = resampled_metrics(task, truth, predicted, rng, groups=groups)[metric]
+    here = _change(metric, trained, score(task, truth, predicted)[metric])["worse_by"]
+    spread = _change_array(metric, trained, resampled)
+    if spread is None or here is None or decay is None:
+        return None, len(rows)
+    end = float(np.quantile(spread, params.drift.decay_confidence))
+    return end - here + decay, len(rows)
+
+
+def _change_array(metric: str, trained: float | None, values: np.ndarray) -> np.ndarray | None:
+    """`worse_by` of many values of `metric` (the undefined ones left out); None if none is."""
     if trained is None or trained == 0:
         return None
-    change = (resampled - trained) / abs(trained)
+    change = (values - trained) / abs(trained)
     worse_by = -change if HIGHER_IS_BETTER[metric] else change
     worse_by = worse_by[~np.isnan(worse_by)]
-    return float(np.quantile(worse_by, confidence)) if worse_by.size else None
+    return worse_by if worse_by.size else None
 
 
 def _change(name: str, trained: float | None, current: float | None) -> dict:
