@@ -26,6 +26,7 @@ from {{ cookiecutter.package_name }}.compare import (
     gate_failures,
     gate_looks,
     judge,
+    step_down_levels,
 )
 from {{ cookiecutter.package_name }}.errors import ProjectError
 from {{ cookiecutter.package_name }}.metrics import HIGHER_IS_BETTER, metrics_for, score
@@ -229,14 +230,17 @@ def test_slice_intervals_are_widened_for_the_number_of_slices_gated(
     stores = [d for label, d in by_label.items() if label.startswith("store=")]
     categories = [d for label, d in by_label.items() if label.startswith("category=")]
     confidence = load_params(tmp_path / "pr" / "params.yaml").gate.confidence
-    assert {d.gate_confidence for d in stores} == {1 - (1 - confidence) / 4}
+    error = 1 - confidence
+    steps = [1 - error / 4, 1 - error / 3, 1 - error / 2, 1 - error]
+    levels = sorted((d.gate_confidence for d in stores), reverse=True)
+    assert levels[0] == steps[0] and set(levels) <= set(steps)  # step-down: strictest first
     assert {d.verdict for d in categories} == {NOT_GATED}
     assert {d.gate_confidence for d in categories} == {confidence}
     assert result.primary.gate_confidence == confidence
     for d in stores:  # surer than the overall gate: a wider interval than the 67% one
         assert d.gate_low <= d.gate_high and d.low <= d.high
     _, comment, _ = compare_cli(tmp_path, champion, challenger, baseline_csv)
-    assert "The gate judges each of the 4 slices tested at 91.8% confidence, so that " in comment
+    assert "The gate judges the 4 slices tested at 91.8% confidence" in comment
     assert "| category=bakery (48 rows, not gated) |" in comment
 
 
@@ -453,6 +457,28 @@ def test_resampling_by_group_draws_each_groups_rows_together(task):
     old, new = (weighted_metrics(task, truth, p, weights) for p in (before, after))
     for name, differences in grouped.items():
         np.testing.assert_allclose(differences, new[name] - old[name], rtol=1e-9, atol=1e-12)
+
+
+def test_slices_are_judged_step_down_so_a_second_bad_slice_meets_a_lower_bar():
+    """Holm: the surest slice at 1 - e/k, the next at 1 - e/(k - 1) while each is surely worse;
+    from the first that is not, the same level for the rest."""
+    error = 0.33
+    shares = [0.5, 0.0, 0.035, 0.9, 0.2, 0.6, 0.7, 0.8, 0.95, 0.4]  # within tolerance, per slice
+    levels = step_down_levels(shares, 1 - error)
+    assert levels[1] == pytest.approx(1 - error / 10)  # surely worse: flagged at the strictest
+    # 0.035 is above e/10 (Bonferroni would pass it) but below e/9: flagged at the next level
+    assert levels[2] == pytest.approx(1 - error / 9) and shares[2] < error / 9
+    assert shares[2] > error / 10
+    # 0.2 is not below e/8: it and every slice after it are judged at that level
+    rest = [level for i, level in enumerate(levels) if i not in (1, 2)]
+    assert rest == pytest.approx([1 - error / 8] * 8)
+
+
+def test_with_no_slice_surely_worse_every_slice_meets_the_strictest_bar():
+    levels = step_down_levels([0.5, 0.2, 0.1, 0.9], 0.67)  # 0.1 is above 0.33 / 4
+    assert levels == pytest.approx([1 - 0.33 / 4] * 4)
+    assert step_down_levels([0.01], 0.67) == pytest.approx([0.67])  # one slice: the gate's own
+    assert step_down_levels([], 0.67) == []
 
 
 @pytest.mark.parametrize("task", ["regression", "multiclass"])

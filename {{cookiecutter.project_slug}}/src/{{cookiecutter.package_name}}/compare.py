@@ -277,22 +277,57 @@ def _slice_deltas(
 ) -> list[Delta]:
     """The primary metric for every slice value, the slices that moved most first.
 
-    The slices big enough to be gated share the gate's error rate (Bonferroni): with ten
-    slices each is judged at 1 - (1 - gate.confidence) / 10, so that ten chances do not make
-    ten false alarms.
+    The slices big enough to be gated share the gate's error rate (Holm's step-down, see
+    step_down_levels), so that ten chances do not make ten false alarms; smaller slices are
+    shown at the gate's own level, not gated.
     """
-    primary = params.gate.primary_metric
-    gated = sum(len(rows) >= params.gate.min_slice_rows for _, rows in parts)
-    corrected = 1 - (1 - params.gate.confidence) / max(gated, 1)
-    found = []
-    for (label, rows), resampled in zip(parts, differences, strict=True):
-        confidence = (
-            corrected if len(rows) >= params.gate.min_slice_rows else params.gate.confidence
-        )
+    primary, gate = params.gate.primary_metric, params.gate
+
+    def delta(index: int, confidence: float) -> Delta:
+        (label, rows), resampled = parts[index], differences[index]
         whole = _deltas(params.task, truth[rows], before[rows], after[rows], resampled, confidence)
-        delta = next(d for d in whole if d.metric == primary)
-        found.append(replace(delta, label=label, reference=reference))
+        found = next(d for d in whole if d.metric == primary)
+        return replace(found, label=label, reference=reference)
+
+    gated = [i for i, (_, rows) in enumerate(parts) if len(rows) >= gate.min_slice_rows]
+    shares = [
+        _share_within(differences[i][primary], primary, reference, gate.max_slice_regression)
+        for i in gated
+    ]
+    levels = dict.fromkeys(range(len(parts)), gate.confidence)
+    levels |= dict(zip(gated, step_down_levels(shares, gate.confidence), strict=True))
+    found = [delta(index, level) for index, level in levels.items()]
     return sorted(found, key=_movement, reverse=True)
+
+
+def step_down_levels(shares: list[float], confidence: float) -> list[float]:
+    """The confidence each of k slices is judged at (Holm's step-down on `shares`).
+
+    `shares[i]`: the share of resamples in which slice i is within the tolerance (small: surely
+    worse). The surest slice is judged at 1 - (1 - confidence)/k, the next at .../(k - 1), and
+    so on while each is surely worse at its level; the first that is not, and every slice after
+    it, is judged at that level. The same family-wise error as judging all at 1 - (1 - c)/k
+    (Bonferroni), and never fewer slices flagged: a second bad slice is not held to the first
+    one's bar.
+    """
+    error, count = 1 - confidence, len(shares)
+    levels = [0.0] * count
+    stopped_at = None
+    for step, index in enumerate(sorted(range(count), key=lambda i: shares[i])):
+        level = stopped_at if stopped_at is not None else 1 - error / (count - step)
+        levels[index] = level
+        if stopped_at is None and not shares[index] < 1 - level:
+            stopped_at = level
+    return levels
+
+
+def _share_within(samples: np.ndarray, metric: str, reference: float, tolerance: float) -> float:
+    """The share of resampled differences within `tolerance` of `reference` (1 when unknown)."""
+    worse = -samples if HIGHER_IS_BETTER[metric] else samples
+    worse = worse[~np.isnan(worse)]
+    if worse.size == 0 or reference == 0:
+        return 1.0
+    return float(np.mean(worse / abs(reference) <= tolerance))
 
 
 def _movement(delta: Delta) -> float:

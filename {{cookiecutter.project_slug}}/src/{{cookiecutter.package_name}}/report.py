@@ -180,11 +180,15 @@ def _slices(c: Comparison) -> str:
     lines = [title, "", *_delta_header("slice"), *rows]
     gated = [d for d in c.slice_deltas if d.verdict != NOT_GATED]
     if gated:
-        each = percent(gated[0].gate_confidence, 1)
+        levels = sorted({d.gate_confidence for d in gated}, reverse=True)
+        strictest, last = percent(levels[0], 1), percent(levels[-1], 1)
+        steps = f"{strictest} confidence"
+        if len(levels) > 1:
+            steps += f" for the slice it is surest about, then less for each it flags (to {last})"
         lines += [
             "",
-            f"The gate judges each of the {len(gated)} slices tested at {each} confidence, so that "
-            f"together they are {percent(c.gate.confidence)} sure.",
+            f"The gate judges the {len(gated)} slices tested at {steps}, so that together they "
+            f"are {percent(c.gate.confidence)} sure.",
         ]
     if flagged and c.primary.direction != "worse":
         lines += ["", f"⚠ {len(flagged)} slice(s) regressed although {name} overall did not."]
