@@ -534,19 +534,26 @@ CHAMPION = "Rebuild the champion from main (the merge commit's first parent)"
 KEEP = "Keep main's model for this pull request's next runs"
 
 
-def keep_main(remote: Path, state: Path, run_id: int) -> str:
-    """champion.yml on a push to main: main's model trained and kept under its commit."""
-    sha = git(remote, "rev-parse", "main")
-    job = Runner(
-        remote / ".github/workflows/champion.yml",
+def push_run(
+    remote: Path, workflow: str, state: Path, run_id: int, sha: str, repository: str = REPOSITORY
+) -> Runner:
+    """`workflow` on GitHub's push event for `sha` on main."""
+    return Runner(
+        remote / ".github/workflows" / workflow,
         repo=remote,
         event_name="push",
-        event=push_event(before="0" * 40, after=sha, repository=REPOSITORY),
+        event=push_event(before="0" * 40, after=sha, repository=repository),
         sha=sha,
         state=state,
         run_id=run_id,
-        repository=REPOSITORY,
-    ).run_job("keep")
+        repository=repository,
+    )
+
+
+def keep_main(remote: Path, state: Path, run_id: int) -> str:
+    """champion.yml on a push to main: main's model trained and kept under its commit."""
+    sha = git(remote, "rev-parse", "main")
+    job = push_run(remote, "champion.yml", state, run_id, sha).run_job("keep")
     assert job.status == "success", job.logs()
     return sha
 
@@ -664,16 +671,7 @@ def test_invalid_data_in_a_pull_request_is_reported_and_fails_the_check(remote, 
 def test_a_push_to_main_builds_smoke_tests_pushes_and_releases(remote, tmp_path):
     state, sha = tmp_path / "state", git(remote, "rev-parse", "main")
     renamed = "Octo-Org/Demand-Forecast"  # the repository's name now, not the one baked in
-    runner = Runner(
-        remote / ".github/workflows/release.yml",
-        repo=remote,
-        event_name="push",
-        event=push_event(before="0" * 40, after=sha, repository=renamed),
-        sha=sha,
-        state=state,
-        run_id=500,
-        repository=renamed,
-    )
+    runner = push_run(remote, "release.yml", state, 500, sha, repository=renamed)
     jobs = runner.run()
     assert {name: job.status for name, job in jobs.items()} == dict.fromkeys(jobs, "success")
     docker = json.loads((state / "docker.json").read_text())
@@ -691,16 +689,7 @@ def test_a_push_to_main_builds_smoke_tests_pushes_and_releases(remote, tmp_path)
     # build job's outputs kept, as GitHub re-runs failed jobs): the release is updated, not
     # refused, and :latest is not moved back to the older model.
     commit_change(remote, "main", "README.md", "Every change", "Each change")
-    rerun = Runner(
-        remote / ".github/workflows/release.yml",
-        repo=remote,
-        event_name="push",
-        event=push_event(before="0" * 40, after=sha, repository=renamed),
-        sha=sha,
-        state=state,
-        run_id=500,
-        repository=renamed,
-    )
+    rerun = push_run(remote, "release.yml", state, 500, sha, repository=renamed)
     rerun.job_outputs = runner.job_outputs
     assert rerun.run_job("push").status == rerun.run_job("release").status == "success"
     docker = json.loads((state / "docker.json").read_text())

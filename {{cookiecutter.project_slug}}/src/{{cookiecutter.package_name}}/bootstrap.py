@@ -178,9 +178,7 @@ def paired_differences_within(
                 new = _regression_from_sums(counts @ new_sums, rows)
                 part.append({name: new[name] - old[name] for name in new})
         return [_joined(part) for part in parts]
-    chunk = max(1, MAX_CELLS // max(len(truth), 1))
-    for start in range(0, resamples, chunk):
-        weights = resample_weights(len(truth), min(chunk, resamples - start), rng, groups)
+    for weights in _row_weights(len(truth), resamples, rng, groups):
         for part, rows in zip(parts, subsets, strict=True):
             old = weighted_metrics(task, truth[rows], before[rows], weights[:, rows])
             new = weighted_metrics(task, truth[rows], after[rows], weights[:, rows])
@@ -201,12 +199,8 @@ def resampled_metrics(
         sums = _sums_by_group(truth, predicted, groups, int(groups.max()) + 1)
         counts = _group_counts(rng, resamples, len(sums))
         return _joined([_regression_from_sums(c @ sums, len(truth)) for c in counts])
-    chunk = max(1, MAX_CELLS // max(len(truth), 1))
-    parts = []
-    for start in range(0, resamples, chunk):
-        weights = resample_weights(len(truth), min(chunk, resamples - start), rng, groups)
-        parts.append(weighted_metrics(task, truth, predicted, weights))
-    return _joined(parts)
+    weights = _row_weights(len(truth), resamples, rng, groups)
+    return _joined([weighted_metrics(task, truth, predicted, w) for w in weights])
 
 
 def _sums_by_group(
@@ -221,6 +215,15 @@ def _sums_by_group(
     return np.column_stack(
         [np.bincount(groups, weights=column, minlength=units) for column in terms.T]
     )
+
+
+def _row_weights(
+    rows: int, resamples: int, rng: np.random.Generator, groups: np.ndarray | None
+) -> Iterator[np.ndarray]:
+    """resample_weights for `resamples` resamples, in chunks that bound the memory."""
+    chunk = max(1, MAX_CELLS // max(rows, 1))
+    for start in range(0, resamples, chunk):
+        yield resample_weights(rows, min(chunk, resamples - start), rng, groups)
 
 
 def _group_counts(rng: np.random.Generator, resamples: int, units: int) -> Iterator[np.ndarray]:

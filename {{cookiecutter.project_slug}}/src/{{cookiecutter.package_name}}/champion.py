@@ -76,15 +76,17 @@ def lock_sha256(path: Path) -> str | None:
 
 def _environment(project: Path, ours: str | None) -> dict:
     """Which environment trains the base: this one, or one installed from the base's own lock."""
-    theirs = lock_sha256(project / LOCK_FILE)
-    return {"lock": LOCK_FILE, "lock_sha256": theirs, "base_lock": theirs not in (None, ours)}
+    return _environment_of(lock_sha256(project / LOCK_FILE), ours)
 
 
 def _environment_of_kept(model: Path, ours: str | None) -> dict:
     """A kept champion's environment, its lock compared with this checkout's (not the one that
     kept it): whether the comment says the dependencies changed is this PR's question."""
     run = json.loads((model / RUN_FILE).read_text(encoding="utf-8"))
-    theirs = (run.get("environment") or {}).get("lock_sha256")
+    return _environment_of((run.get("environment") or {}).get("lock_sha256"), ours)
+
+
+def _environment_of(theirs: str | None, ours: str | None) -> dict:
     return {"lock": LOCK_FILE, "lock_sha256": theirs, "base_lock": theirs not in (None, ours)}
 
 

@@ -222,12 +222,13 @@ def _decay_upper(
     """
     metric, limit = params.drift.decay_metric, params.drift.sample_rows
     rows = np.arange(len(truth))
+    here = decay  # where the resamples are centred: the whole table's decay, or the sample's
     if len(rows) > limit:
         rows = np.sort(np.random.default_rng(params.seed).choice(rows, size=limit, replace=False))
-    truth, predicted, groups = truth[rows], predicted[rows], group_codes(groups[rows])
+        truth, predicted, groups = truth[rows], predicted[rows], group_codes(groups[rows])
+        here = _change(metric, trained, score(task, truth, predicted)[metric])["worse_by"]
     rng = np.random.default_rng(params.seed)
     resampled = resampled_metrics(task, truth, predicted, rng, groups=groups)[metric]
-    here = _change(metric, trained, score(task, truth, predicted)[metric])["worse_by"]
     spread = _change_array(metric, trained, resampled)
     if spread is None or here is None or decay is None:
         return None, len(rows)
