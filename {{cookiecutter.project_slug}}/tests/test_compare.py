@@ -1,12 +1,22 @@
 """The pull-request gate: both models on one holdout, intervals, slices, and the comment."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }}.artifacts import (
+    HOLDOUT_PREDICTIONS_FILE,
+    load_model,
+    record_predictions,
+)
 from {{ cookiecutter.package_name }}.bootstrap import (
     interval,
     paired_differences,
@@ -28,6 +38,8 @@ from {{ cookiecutter.package_name }}.compare import (
     judge,
     step_down_levels,
 )
+from {{ cookiecutter.package_name }}.contract import Contract
+from {{ cookiecutter.package_name }}.dataset import load_records, split_records
 from {{ cookiecutter.package_name }}.errors import ProjectError
 from {{ cookiecutter.package_name }}.metrics import HIGHER_IS_BETTER, metrics_for, score
 from {{ cookiecutter.package_name }}.params import GateParams, load_params
@@ -35,7 +47,7 @@ from {{ cookiecutter.package_name }}.report import MARKER
 from {{ cookiecutter.package_name }}.tables import read_table, write_table
 from {{ cookiecutter.package_name }}.train import train
 
-from conftest import PARAMS, edit_params, require, write_params
+from conftest import PARAMS, PROJECT, edit_params, require, write_params
 
 PRIMARY, TARGET = PARAMS.gate.primary_metric, PARAMS.target
 SHIPPED_GATE = PARAMS.gate.model_dump()
@@ -548,3 +560,88 @@ def test_gate_metrics_are_checked_against_the_task(params_file):
     edit_params(params_file, gate=_gate_with(max_regression=-0.1))
     with pytest.raises(ProjectError, match=r"gate\.max_regression"):
         load_params(params_file)
+
+
+# Recorded holdout predictions: `train` keeps what it predicted for its holdout, `compare`
+# reuses it for exactly the same inputs instead of loading scikit-learn and predicting again.
+
+
+def holdout_of(model_dir: Path, data: Path) -> pd.DataFrame:
+    contract = Contract.of_model(load_model(model_dir))
+    return split_records(load_records(data, contract), contract).holdout
+
+
+def test_compare_with_the_recorded_predictions_is_compare_without_them(
+    tmp_path, champion, sample_file
+):
+    challenger = train_on(tmp_path / "pr", sample_file, seed=PARAMS.seed + 1)
+    assert (challenger / HOLDOUT_PREDICTIONS_FILE).is_file()
+    bare = {}
+    for name, directory in (("champion", champion), ("challenger", challenger)):
+        bare[name] = Path(shutil.copytree(directory, tmp_path / f"bare-{name}"))
+        (bare[name] / HOLDOUT_PREDICTIONS_FILE).unlink()
+
+    recalled = compare(champion, challenger, sample_file)
+    predicted = compare(bare["champion"], bare["challenger"], sample_file)
+
+    def as_text(result):
+        return json.dumps([asdict(d) for d in [*result.deltas, *result.slice_deltas]])
+
+    assert as_text(recalled) == as_text(predicted) and recalled.deltas
+    assert recalled.failures == predicted.failures
+
+
+def test_recorded_predictions_serve_only_the_inputs_they_came_from(tmp_path, trained_model_dir):
+    model = load_model(trained_model_dir)
+    holdout = holdout_of(trained_model_dir, Path(model.run["data"]["path"]))
+    predicted = model.predict(holdout)
+    np.testing.assert_array_equal(model.predict_recalled(holdout), predicted)
+
+    # A record with other numbers under the same fingerprint shows when the record is used.
+    tampered = Path(shutil.copytree(trained_model_dir, tmp_path / "tampered"))
+    record = tampered / HOLDOUT_PREDICTIONS_FILE
+    record_predictions(record, holdout, model.features, predicted + 1)
+    recalled = load_model(tampered)
+    np.testing.assert_array_equal(recalled.predict_recalled(holdout), predicted + 1)
+
+    column = model.features[0]
+    one_value_changed = holdout.copy()
+    one_value_changed.loc[one_value_changed.index[-1], column] = holdout[column].iloc[0]
+    require(holdout[column].iloc[-1] != holdout[column].iloc[0], "a feature with two values")
+    other_rows = {
+        "one value changed": one_value_changed,
+        "rows reordered": holdout.iloc[::-1],
+        "a row less": holdout.iloc[1:],
+        "other types": holdout.astype({column: "category"}),
+    }
+    for what, rows in other_rows.items():
+        np.testing.assert_array_equal(
+            recalled.predict_recalled(rows), model.predict(rows), err_msg=what
+        )
+
+    (tampered / HOLDOUT_PREDICTIONS_FILE).write_bytes(b"not a NumPy archive")
+    np.testing.assert_array_equal(load_model(tampered).predict_recalled(holdout), predicted)
+
+
+def test_validate_and_compare_do_not_import_scikit_learn(tmp_path, champion, sample_file):
+    """Each PR step is a process of its own; scikit-learn's import costs about a second."""
+    probe = (
+        "import sys; from {{ cookiecutter.package_name }}.cli import main; code = main(sys.argv[1:]); "
+        "print('sklearn' in sys.modules); sys.exit(code)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(PROJECT / "src")}
+    params = str(champion.parent / "params.yaml")
+    steps = {
+        "validate": ["validate", str(sample_file), "--params", params],
+        "compare": [
+            "compare",
+            *("--champion", str(champion), "--challenger", str(champion)),
+            *("--data", str(sample_file), "--out", str(tmp_path / "comment.md")),
+        ],
+    }
+    for step, args in steps.items():
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip().splitlines()[-1] == "False", f"{step} imported scikit-learn"

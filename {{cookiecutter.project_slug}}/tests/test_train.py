@@ -21,7 +21,13 @@ HAS_TIME = PARAMS.split.time_column is not None
 def test_it_writes_metrics_model_and_run_record(params_file, tmp_path):
     result = train(load_params(params_file), tmp_path / "model")
     written = {path.name for path in (tmp_path / "model").iterdir()}
-    assert written == {"metrics.json", "model.joblib", "run.json", "slice_metrics.json"}
+    assert written == {
+        "metrics.json",
+        "model.joblib",
+        "run.json",
+        "slice_metrics.json",
+        "holdout_predictions.npz",
+    }
     metrics = json.loads((tmp_path / "model" / "metrics.json").read_text())
     assert metrics == pytest.approx(result.metrics, nan_ok=True)
     assert set(metrics) == set(metrics_for(PARAMS.task))

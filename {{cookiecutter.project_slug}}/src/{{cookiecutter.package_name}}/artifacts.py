@@ -2,29 +2,50 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import zipfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import joblib
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 from .errors import ProjectError
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 MODEL_FILE = "model.joblib"
 METRICS_FILE = "metrics.json"
 SLICES_FILE = "slice_metrics.json"
 RUN_FILE = "run.json"
+# What `train` predicted for its holdout, with the fingerprint of the inputs it predicted from
+HOLDOUT_PREDICTIONS_FILE = "holdout_predictions.npz"
 
 
 @dataclass(frozen=True)
 class TrainedModel:
-    """A fitted pipeline plus the run record that says what it expects and predicts."""
+    """A fitted pipeline plus the run record that says what it expects and predicts.
 
-    pipeline: Pipeline
+    Read from a directory, the pipeline is unpickled only when first used: `compare` usually
+    needs only the predictions `train` recorded, and importing scikit-learn costs a second.
+    """
+
+    fitted: Pipeline | None
     run: dict
+    directory: Path | None = None
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        if self.fitted is not None:
+            return self.fitted
+        import joblib
+
+        # joblib unpickles: load only models this project trained (never untrusted ones)
+        return joblib.load(self.directory / MODEL_FILE)
 
     @property
     def task(self) -> str:
@@ -58,6 +79,27 @@ class TrainedModel:
             return np.clip(values, 0, None)  # log1p targets are never negative
         return values
 
+    def predict_recalled(self, frame: pd.DataFrame) -> np.ndarray:
+        """`predict`, or what `train` recorded for exactly these inputs (the same values and
+        types in the same order): the same fitted model on the same inputs gives the same
+        numbers, and the PR check then predicts each holdout once instead of twice."""
+        recorded = self._recorded_predictions()
+        if recorded is None or len(recorded[1]) != len(frame):
+            return self.predict(frame)
+        if recorded[0] != inputs_fingerprint(frame, self.features):
+            return self.predict(frame)
+        return recorded[1]
+
+    def _recorded_predictions(self) -> tuple[str, np.ndarray] | None:
+        path = self.directory / HOLDOUT_PREDICTIONS_FILE if self.directory else None
+        if path is None or not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as recorded:
+                return str(recorded["fingerprint"]), recorded["predictions"]
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            return None  # a damaged record only costs a prediction
+
     def truth_of(self, frame: pd.DataFrame) -> np.ndarray:
         """The target as `metrics.score` reads it: values, or codes of `classes` (-1: unseen)."""
         truth = frame[self.target]
@@ -77,8 +119,25 @@ def load_model(directory: str | Path) -> TrainedModel:
     if missing:
         raise ProjectError(f"{directory} is not a trained model directory (missing {missing})")
     run = json.loads((directory / RUN_FILE).read_text(encoding="utf-8"))
-    # joblib unpickles: load only models this project trained (never from untrusted sources).
-    return TrainedModel(joblib.load(directory / MODEL_FILE), run)
+    return TrainedModel(None, run, directory)
+
+
+def record_predictions(path: Path, frame: pd.DataFrame, features: list[str], predicted) -> None:
+    """Keep `predicted` with the fingerprint of the inputs it came from (`predict_recalled`)."""
+    fingerprint = np.array(inputs_fingerprint(frame, features))
+    np.savez(path, predictions=np.asarray(predicted), fingerprint=fingerprint)
+
+
+def inputs_fingerprint(frame: pd.DataFrame, features: list[str]) -> str:
+    """sha256 of the model's input columns: names, types and every row's values, in order.
+
+    Rows are hashed by pandas (64 bits per row, all columns): two different inputs share a
+    fingerprint only if some changed row collides, about 2**-64 per row.
+    """
+    inputs = frame[features]
+    digest = hashlib.sha256(json.dumps([features, [str(t) for t in inputs.dtypes]]).encode())
+    digest.update(pd.util.hash_pandas_object(inputs, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
 
 
 def write_json(path: Path, payload: object) -> None:

@@ -20,11 +20,10 @@ from .bootstrap import (
 )
 from .champion import STATUS_FILE
 from .contract import Contract
-from .dataset import Split, load_records, sha256_of, split_records
+from .dataset import Split, load_records, sha256_of, split_records, time_span
 from .errors import ProjectError
 from .metrics import HIGHER_IS_BETTER, score, score_slices
 from .params import GateParams, Params
-from .train import time_span
 
 # A verdict on one Delta. "needs a look" is neutral: the estimate is past the tolerance but the
 # gate's interval reaches back inside it, so the check stays green and a person judges.
@@ -144,7 +143,7 @@ def compare(champion_dir: str | Path, challenger_dir: str | Path, data: str | Pa
     split = split_records(load_records(data, contract), contract)
     holdout = split.holdout
     truth = challenger.truth_of(holdout)
-    predicted = challenger.predict(holdout)
+    predicted = challenger.predict_recalled(holdout)
     rng = np.random.default_rng(params.seed)
     groups = resampling_groups(holdout, contract.time_column)
     deltas: list[Delta] = []
@@ -212,7 +211,7 @@ def _predictions_like(champion: TrainedModel, challenger: TrainedModel, rows: pd
 
     A class only one of the two models learned gets probability 0 from the other.
     """
-    predicted = champion.predict(rows)
+    predicted = champion.predict_recalled(rows)
     if champion.task != "classification" or champion.classes == challenger.classes:
         return predicted
     aligned = np.zeros((len(rows), len(challenger.classes)))

@@ -121,3 +121,18 @@ def sha256_of(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def time_span(frame, time_column: str | None, prefix: str) -> dict[str, str]:
+    """First and last time of the rows, when the data has a time column."""
+    if not time_column or frame.empty:
+        return {}
+    return {
+        f"{prefix}_from": _day(frame[time_column].min()),
+        f"{prefix}_to": _day(frame[time_column].max()),
+    }
+
+
+def _day(value) -> str:
+    text = str(value)
+    return text[:10] if text.endswith("00:00:00") else text

@@ -10,12 +10,11 @@ import pandas as pd
 
 from .artifacts import write_json
 from .contract import Contract
-from .dataset import InvalidData, load_records, sha256_of
+from .dataset import InvalidData, load_records, sha256_of, time_span
 from .errors import ProjectError
 from .incoming import load_table
 from .params import Params
 from .tables import write_table
-from .train import time_span
 from .validation import validate_frame
 
 RECORD_FILE = "retrain.json"

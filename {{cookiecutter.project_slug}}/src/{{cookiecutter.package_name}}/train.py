@@ -9,15 +9,17 @@ from pathlib import Path
 from sklearn.utils._param_validation import InvalidParameterError
 
 from .artifacts import (
+    HOLDOUT_PREDICTIONS_FILE,
     METRICS_FILE,
     MODEL_FILE,
     RUN_FILE,
     SLICES_FILE,
     TrainedModel,
+    record_predictions,
     write_json,
 )
 from .contract import Contract
-from .dataset import Split, load_records, sha256_of, split_records
+from .dataset import Split, load_records, sha256_of, split_records, time_span
 from .errors import ProjectError
 from .folders import atomic_directory
 from .metrics import json_safe, score, score_slices
@@ -67,6 +69,9 @@ def train(params: Params, out: str | Path, data: str | Path | None = None) -> Tr
         write_json(staging / METRICS_FILE, json_safe(metrics))
         write_json(staging / SLICES_FILE, [json_safe(row) for row in slices])
         write_json(staging / RUN_FILE, run)
+        record_predictions(
+            staging / HOLDOUT_PREDICTIONS_FILE, split.holdout, model.features, predicted
+        )
     return TrainResult(Path(out), metrics, run)
 
 
@@ -103,18 +108,3 @@ def _dvc_version(data_path: Path) -> dict:
         return {}
     pointed = {"md5": version.md5, "size": version.size}
     return {"dvc": pointed}
-
-
-def time_span(frame, time_column: str | None, prefix: str) -> dict[str, str]:
-    """First and last time of the rows, when the data has a time column."""
-    if not time_column or frame.empty:
-        return {}
-    return {
-        f"{prefix}_from": _day(frame[time_column].min()),
-        f"{prefix}_to": _day(frame[time_column].max()),
-    }
-
-
-def _day(value) -> str:
-    text = str(value)
-    return text[:10] if text.endswith("00:00:00") else text
