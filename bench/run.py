@@ -120,7 +120,7 @@ def render(report: dict) -> str:
         lines += [
             "",
             "PR pipeline   rows  seconds  floor s  ratio  warm s  warm ratio  1-fit floor s"
-            "  warm/1-fit  peak MB  frame MB  mem/frame",
+            "  warm/1-fit  peak MB  frame MB  mem/frame  side by side MB  mem/frame",
         ]
         for r in report["pr_pipeline"]:
             lines.append(
@@ -128,6 +128,7 @@ def render(report: dict) -> str:
                 f"{r['time_ratio']:>7}{r['warm_seconds']:>8}{r['warm_time_ratio']:>12}"
                 f"{r['floor_one_fit_seconds']:>15}{r['warm_ratio_to_one_fit']:>12}"
                 f"{r['peak_rss_mb']:>9}{r['frame_mb']:>10}{r['memory_ratio_to_frame']:>11}"
+                f"{r['side_by_side_peak_mb']:>17}{r['side_by_side_memory_ratio']:>11}"
             )
     if "drift" in report:
         lines += ["", "drift         rows  seconds  scipy s  ratio  evidently share"]

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from cookiecutter.main import cookiecutter
 from workflow_harness import (
+    JobRun,
     Runner,
     github_record,
     pull_request_event,
@@ -530,7 +531,7 @@ def test_the_champion_is_main_as_github_merged_the_pull_request_not_a_stale_base
 
 
 RESTORE = "Restore main's model if it was trained before for this commit"
-CHAMPION = "Rebuild the champion from main (the merge commit's first parent)"
+FIT = "Train the challenger (this pull request) and rebuild the champion (main)"
 KEEP = "Keep main's model for this pull request's next runs"
 
 
@@ -548,6 +549,15 @@ def push_run(
         run_id=run_id,
         repository=repository,
     )
+
+
+CORES = len(os.sched_getaffinity(0))  # what `nproc` counts
+
+
+def fit_threads(pr: JobRun, model: str) -> str | None:
+    """OMP_NUM_THREADS of the fit that trained models/`model`, from its run record."""
+    run = json.loads((pr.workspace / "models" / model / "run.json").read_text())
+    return run["threads"]["omp_num_threads"]
 
 
 def keep_main(remote: Path, state: Path, run_id: int) -> str:
@@ -570,8 +580,9 @@ def test_mains_model_is_trained_once_per_commit_and_reused_by_its_pull_requests(
     )
     pr, _ = pr_then_comment(remote, state, event, run_id=710)
     assert pr.step(RESTORE).outputs["cache-hit"] == "true"
-    assert "trained before for this commit, reused from the cache" in pr.step(CHAMPION).log
+    assert "trained before for this commit, reused from the cache" in pr.step(FIT).log
     assert pr.step(KEEP).outcome == "skipped"
+    assert fit_threads(pr, "challenger") == str(CORES)  # the champion was only copied
     report = json.loads((pr.workspace / "reports/compare/report.json").read_text())
     assert report["champion"] == {"status": "trained", "reason": "", "commit": base}
     assert report["metrics"] and report["slices"]
@@ -582,8 +593,10 @@ def test_mains_model_is_trained_once_per_commit_and_reused_by_its_pull_requests(
     event = push_to_pull_request(remote, state, 8, tip, "tune", "params.yaml", "seed: 7", "seed: 8")
     pr, _ = pr_then_comment(remote, state, event, run_id=720)
     assert pr.step(RESTORE).outputs["cache-hit"] == ""
-    assert "trained main's model from" in pr.step(CHAMPION).log
+    assert "trained main's model from" in pr.step(FIT).log
     assert pr.step(KEEP).outcome == "success"
+    # both fits side by side, each on half the cores
+    assert fit_threads(pr, "challenger") == fit_threads(pr, "champion") == str(max(1, CORES // 2))
     event = push_to_pull_request(remote, state, 8, tip, "tune", "params.yaml", "seed: 8", "seed: 9")
     pr, _ = pr_then_comment(remote, state, event, run_id=730)
     assert pr.step(RESTORE).outputs["cache-hit"] == "true"
@@ -597,6 +610,44 @@ def test_mains_model_is_trained_once_per_commit_and_reused_by_its_pull_requests(
 
 
 @pytest.mark.slow
+@needs_pr_loop
+def test_without_memory_for_two_fits_the_champion_and_the_challenger_take_turns(remote, tmp_path):
+    """pr.yml's fit step, run as written, told the table needs more memory than the runner has."""
+    steps = yaml.safe_load((remote / ".github/workflows/pr.yml").read_text())["jobs"]
+    fit = next(s for s in steps["model-report"]["steps"] if s.get("id") == "fit")
+    head = commit_change(remote, "tune", "params.yaml", "seed: 42", "seed: 7")
+    workspace = tmp_path / "workspace"
+    git(tmp_path, "clone", "--quiet", str(remote), str(workspace))
+    git(workspace, "merge", "--quiet", "--no-ff", "-m", "test merge", head)
+    (tmp_path / "temp").mkdir()
+    env = {
+        **os.environ,
+        "KEPT": "",
+        "TABLE_BYTES": str(2**50),
+        "RUNNER_TEMP": str(tmp_path / "temp"),
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "PYTHONPATH": str(workspace / "src"),
+        f"{PACKAGE.upper()}_CACHE_DIR": str(tmp_path / "cache"),
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+    }
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", fit["run"]],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"side by side: no ({CORES} of {CORES} cores each)" in done.stdout
+    assert "trained main's model from" in done.stdout
+    assert (tmp_path / "output").read_text() == "train=success\nchampion=success\n"
+    for model in ("challenger", "champion"):
+        run = json.loads((workspace / "models" / model / "run.json").read_text())
+        assert run["threads"]["omp_num_threads"] == str(CORES)
+
+
+@pytest.mark.slow
 def test_a_step_that_crashes_still_gets_a_comment_saying_which(remote, tmp_path):
     state, base = tmp_path / "state", git(remote, "rev-parse", "main")
     head = commit_change(remote, "broken", "params.yaml", "max_leaf_nodes: 31", "max_leaf_nodes: 1")
@@ -606,7 +657,9 @@ def test_a_step_that_crashes_still_gets_a_comment_saying_which(remote, tmp_path)
     )
     pr, _ = pr_then_comment(remote, state, event, run_id=160)
     assert pr.status == "failure"
-    assert pr.step("train").outcome == "failure" and pr.step("compare").outcome == "skipped"
+    fit = pr.step("fit")
+    assert fit.outcome == "failure" and fit.outputs == {"train": "failure", "champion": "success"}
+    assert pr.step("compare").outcome == "skipped"
     body = require_comment(state, 14, MARKER)["body"]
     assert "## ❌ No model report: training failed" in body
     assert f"https://github.com/{REPOSITORY}/actions/runs/160" in body
@@ -653,7 +706,7 @@ def test_invalid_data_in_a_pull_request_is_reported_and_fails_the_check(remote, 
     )
     pr, _ = pr_then_comment(remote, state, event, run_id=400)
     assert pr.status == "failure"
-    assert pr.step("Train the challenger (this pull request)").outcome == "skipped"
+    assert pr.step(FIT).outcome == "skipped"
     first = require_comment(state, 4, MARKER)
     assert "Data validation failed" in first["body"]
 

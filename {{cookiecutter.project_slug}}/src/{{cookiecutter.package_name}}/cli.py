@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -43,6 +44,11 @@ def _validate(args: argparse.Namespace) -> int:
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(report.as_markdown() + "\n", encoding="utf-8")
+    if report.valid and os.environ.get("GITHUB_OUTPUT"):
+        from .github_actions import write_github_output
+
+        # pr.yml fits two models side by side only when the runner has memory for both
+        write_github_output("table_bytes", str(int(frame.memory_usage(deep=True).sum())))
     return 0 if report.valid else 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 from importlib import metadata
@@ -18,6 +19,12 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def threads() -> dict[str, int | str | None]:
+    """The cores a fit could use (OMP_NUM_THREADS: unset means all): a model fitted on another
+    number of threads may differ in the last digits, since its sums are added in another order."""
+    return {"cpus": os.cpu_count(), "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
 
 
 def git_state(directory: Path) -> dict[str, str | bool | None]:

@@ -25,7 +25,7 @@ from .folders import atomic_directory
 from .metrics import json_safe, score, score_slices
 from .params import Params
 from .pipeline import build_pipeline
-from .runrecord import git_state, package_versions
+from .runrecord import git_state, package_versions, threads
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,7 @@ def _run_record(contract: Contract, data_path: Path, split: Split) -> dict:
         },
         "git": git_state(params.root),
         "packages": package_versions(),
+        "threads": threads(),
     }
 
 
