@@ -271,7 +271,7 @@ def pr_and_comment(repo: Path, state: Path, number: int, base: str, branch: str,
     # the gate may pass or fail (that is the data's verdict); the report must exist either way
     assert pr.step("Upload the report data for the comment").outcome == "success", pr.logs()
     assert pr.step("$/.github/actions/data").outcome == "success", pr.logs()
-    assert pr.step("champion").outcome == "success", pr.logs()  # trained at main's pointer
+    assert pr.step("fit").outputs["champion"] == "success", pr.logs()  # trained at main's pointer
     run_workflow(
         repo,
         state,

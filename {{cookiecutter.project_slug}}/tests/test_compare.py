@@ -604,10 +604,15 @@ def test_recorded_predictions_serve_only_the_inputs_they_came_from(tmp_path, tra
     recalled = load_model(tampered)
     np.testing.assert_array_equal(recalled.predict_recalled(holdout), predicted + 1)
 
-    column = model.features[0]
+    column = require(
+        next((name for name in model.features if holdout[name].nunique() > 1), None),
+        "feature with two values in the holdout",
+    )
+    last = holdout[column].iloc[-1]
     one_value_changed = holdout.copy()
-    one_value_changed.loc[one_value_changed.index[-1], column] = holdout[column].iloc[0]
-    require(holdout[column].iloc[-1] != holdout[column].iloc[0], "a feature with two values")
+    one_value_changed.loc[one_value_changed.index[-1], column] = next(
+        value for value in holdout[column].dropna().unique() if value != last
+    )
     other_rows = {
         "one value changed": one_value_changed,
         "rows reordered": holdout.iloc[::-1],
