@@ -108,16 +108,12 @@ def keep_main(project: Path, into: Path) -> Path:
 
 
 def summed(pipelines: list[dict[str, Run]]) -> tuple[float, Run, dict[str, float]]:
-    """Median seconds of the whole (sum of the steps' medians), the peaks (as a Run: memory of
-    what ran at once, and of one process alone), each step's median."""
+    """Median seconds of the whole (sum of the steps' medians), the pipeline's peaks (as one Run
+    over its steps), each step's median."""
     steps = {name: median_run([p[name] for p in pipelines]) for name in pipelines[0]}
+    whole = median_run(list(steps.values()))  # max of each peak; its seconds are not used
     total = sum(step.seconds for step in steps.values())
-    peaks = Run(
-        total,
-        max(step.peak_rss_mb for step in steps.values()),
-        max(step.one_at_a_time_mb for step in steps.values()),
-    )
-    return total, peaks, {name: round(step.seconds, 2) for name, step in steps.items()}
+    return total, whole, {name: round(step.seconds, 2) for name, step in steps.items()}
 
 
 def frame_megabytes(path: Path) -> float:

@@ -335,6 +335,14 @@ def open_pull(
     (state / "github.json").write_text(json.dumps(record))
 
 
+def open_pull_request(state: Path, number: int, branch: str, head: str, base: str) -> dict:
+    """A pull request from `branch` of this repository opened on GitHub; the event it sends."""
+    open_pull(state, number, "octo-org", branch, head, base)
+    return pull_request_event(
+        number=number, base_sha=base, head_sha=head, head_ref=branch, repository=REPOSITORY
+    )
+
+
 def pull_merge_ref(root: Path, number: int, branch: str) -> str:
     """GitHub's refs/pull/N/merge: the PR branch merged (--no-ff) into main's current tip."""
     git(root, "checkout", "--quiet", "--detach", "main")
@@ -494,10 +502,7 @@ def test_the_comment_goes_to_the_pull_request_into_the_default_branch(remote, tm
 def test_a_pull_request_gets_one_comment_updated_in_place(remote, tmp_path):
     state, base = tmp_path / "state", git(remote, "rev-parse", "main")
     head = commit_change(remote, "tune", "params.yaml", "seed: 42", "seed: 7")
-    open_pull(state, 2, "octo-org", "tune", head, base)
-    event = pull_request_event(
-        number=2, base_sha=base, head_sha=head, head_ref="tune", repository=REPOSITORY
-    )
+    event = open_pull_request(state, 2, "tune", head, base)
     pr, _ = pr_then_comment(remote, state, event, run_id=100)
     first = require_comment(state, 2, MARKER)
     assert first["body"] == pr.summary
@@ -574,10 +579,7 @@ def test_mains_model_is_trained_once_per_commit_and_reused_by_its_pull_requests(
     state = tmp_path / "state"
     base = keep_main(remote, state, run_id=700)
     head = commit_change(remote, "tune", "params.yaml", "seed: 42", "seed: 7")
-    open_pull(state, 8, "octo-org", "tune", head, base)
-    event = pull_request_event(
-        number=8, base_sha=base, head_sha=head, head_ref="tune", repository=REPOSITORY
-    )
+    event = open_pull_request(state, 8, "tune", head, base)
     pr, _ = pr_then_comment(remote, state, event, run_id=710)
     assert pr.step(RESTORE).outputs["cache-hit"] == "true"
     assert "trained before for this commit, reused from the cache" in pr.step(FIT).log
@@ -601,10 +603,7 @@ def test_mains_model_is_trained_once_per_commit_and_reused_by_its_pull_requests(
     pr, _ = pr_then_comment(remote, state, event, run_id=730)
     assert pr.step(RESTORE).outputs["cache-hit"] == "true"
     other = commit_change(remote, "other", "params.yaml", "seed: 42", "seed: 5")
-    open_pull(state, 9, "octo-org", "other", other, tip)
-    event = pull_request_event(
-        number=9, base_sha=tip, head_sha=other, head_ref="other", repository=REPOSITORY
-    )
+    event = open_pull_request(state, 9, "other", other, tip)
     pr, _ = pr_then_comment(remote, state, event, run_id=740)
     assert pr.step(RESTORE).outputs["cache-hit"] == ""
 
@@ -651,10 +650,7 @@ def test_without_memory_for_two_fits_the_champion_and_the_challenger_take_turns(
 def test_a_step_that_crashes_still_gets_a_comment_saying_which(remote, tmp_path):
     state, base = tmp_path / "state", git(remote, "rev-parse", "main")
     head = commit_change(remote, "broken", "params.yaml", "max_leaf_nodes: 31", "max_leaf_nodes: 1")
-    open_pull(state, 14, "octo-org", "broken", head, base)
-    event = pull_request_event(
-        number=14, base_sha=base, head_sha=head, head_ref="broken", repository=REPOSITORY
-    )
+    event = open_pull_request(state, 14, "broken", head, base)
     pr, _ = pr_then_comment(remote, state, event, run_id=160)
     assert pr.status == "failure"
     fit = pr.step("fit")
@@ -700,10 +696,7 @@ def test_a_fork_pull_request_gets_its_comment_through_workflow_run(remote, tmp_p
 def test_invalid_data_in_a_pull_request_is_reported_and_fails_the_check(remote, tmp_path):
     state, base = tmp_path / "state", git(remote, "rev-parse", "main")
     head = commit_change(remote, "bad", "data/train.csv", *BAD_PRICE)
-    open_pull(state, 4, "octo-org", "bad", head, base)
-    event = pull_request_event(
-        number=4, base_sha=base, head_sha=head, head_ref="bad", repository=REPOSITORY
-    )
+    event = open_pull_request(state, 4, "bad", head, base)
     pr, _ = pr_then_comment(remote, state, event, run_id=400)
     assert pr.status == "failure"
     assert pr.step(FIT).outcome == "skipped"
