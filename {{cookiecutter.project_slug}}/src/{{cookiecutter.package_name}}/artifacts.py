@@ -18,9 +18,13 @@ from .errors import ProjectError
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
+    from .baseline import Baseline
+
 MODEL_FILE = "model.joblib"
 METRICS_FILE = "metrics.json"
 SLICES_FILE = "slice_metrics.json"
+# The trivial baseline on the same holdout, and how much of its error the model removes
+BASELINE_FILE = "baseline.json"
 RUN_FILE = "run.json"
 # What `train` predicted for its holdout, with the fingerprint of the inputs it predicted from
 HOLDOUT_PREDICTIONS_FILE = "holdout_predictions.npz"
@@ -68,6 +72,14 @@ class TrainedModel:
             return []
         # models trained before classes were recorded: the fitted pipeline knows them too
         return list(self.run.get("classes") or self.pipeline.classes_.tolist())
+
+    @property
+    def baseline(self) -> Baseline | None:
+        """The trivial baseline fitted beside this model (None for models trained before)."""
+        from .baseline import Baseline
+
+        recorded = self.run.get("baseline")
+        return Baseline.from_json(self.task, recorded) if recorded else None
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Values (regression) or the probability matrix, one column per class."""

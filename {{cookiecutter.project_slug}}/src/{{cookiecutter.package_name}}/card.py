@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .artifacts import METRICS_FILE, SLICES_FILE, load_model
+from .artifacts import BASELINE_FILE, METRICS_FILE, SLICES_FILE, load_model
 from .errors import ProjectError
 from .metrics import HIGHER_IS_BETTER
 
@@ -23,7 +23,7 @@ def model_card(model_dir: str | Path, pr: int | None = None, repo: str | None = 
         f"# Model card: {PROJECT_SLUG}",
         _intended_use(run),
         _data(run["data"]),
-        _metrics(metrics, slices, run["data"]["holdout_rows"]),
+        _metrics(metrics, slices, run["data"]["holdout_rows"], _baseline(model_dir)),
         _approval(run.get("git", {}), pr, repo),
         _rollback(),
     ]
@@ -86,7 +86,13 @@ def _rows_line(label: str, data: dict, prefix: str) -> str:
     return f"| {label} period | {data[f'{prefix}_from']} to {data[f'{prefix}_to']} ({rows}) |"
 
 
-def _metrics(metrics: dict, slices: list[dict], rows: int) -> str:
+def _baseline(model_dir: Path) -> dict | None:
+    """baseline.json, or None for a model trained before baselines were recorded."""
+    path = model_dir / BASELINE_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _metrics(metrics: dict, slices: list[dict], rows: int, baseline: dict | None) -> str:
     names = list(metrics)
     headers = [f"{name} ({_better(name)} is better)" for name in names]
     overall = " | ".join(_cell(metrics[name]) for name in names)
@@ -97,10 +103,25 @@ def _metrics(metrics: dict, slices: list[dict], rows: int) -> str:
         "| --- | ---: |" + " ---: |" * len(names),
         f"| **overall** | {rows} | {overall} |",
     ]
+    if baseline is not None:
+        trivial = " | ".join(_cell(baseline["metrics"].get(name)) for name in names)
+        skill = " | ".join(_percent(baseline["skill"].get(name)) for name in names)
+        lines += [f"| baseline | {rows} | {trivial} |", f"| skill over the baseline | | {skill} |"]
     for row in slices:
         values = " | ".join(_cell(row.get(name)) for name in names)
         lines.append(f"| {row['slice']} = {row['value']} | {row['rows']} | {values} |")
+    if baseline is not None:
+        lines += [
+            "",
+            f"The baseline is {baseline['baseline']}, the same for every row; skill is the share "
+            "of its shortfall from a perfect score that the model removes (0 or less: the model "
+            "is no better than the baseline).",
+        ]
     return "\n".join(lines)
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.0f}%"
 
 
 def _better(name: str) -> str:

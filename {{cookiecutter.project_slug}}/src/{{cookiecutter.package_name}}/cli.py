@@ -55,20 +55,20 @@ def _validate(args: argparse.Namespace) -> int:
 def _adopt(args: argparse.Namespace) -> int:
     from .adopt import adopt
     from .params import load_params
-    from .train import train
+    from .train import TrainResult, train
 
-    def validate_and_train(project: Path) -> dict[str, float]:
+    def validate_and_train(project: Path) -> TrainResult:
         # the adopted files must make a project that trains, or adopt restores the old ones
         params = load_params(project / args.params.name)
         with tempfile.TemporaryDirectory() as scratch:
-            metrics = train(params, Path(scratch) / "model").metrics
+            trained = train(params, Path(scratch) / "model")
         if (project / ".dvc").is_dir():
             from .storage import record
 
             # a DVC project keeps the data out of git: track and push it, or adopt undoes all
             version = record(params.train_path)
             print(f"tracked {params.data.train} with DVC ({version.md5[:12]}), pushed")
-        return metrics
+        return trained
 
     result = adopt(
         args.path,
@@ -82,8 +82,10 @@ def _adopt(args: argparse.Namespace) -> int:
         check=validate_and_train,
     )
     print("\n".join(f"- {decision}" for decision in result.decisions))
-    metrics = ", ".join(f"{name} {value:.4g}" for name, value in sorted(result.checked.items()))
+    trained = result.checked
+    metrics = ", ".join(f"{name} {value:.4g}" for name, value in sorted(trained.metrics.items()))
     print(f"Validated and trained once on the holdout: {metrics}.")
+    print(_beside_baseline(trained))
     print("Next: commit schema.yaml, params.yaml and the data on a branch and open a pull request.")
     return 0
 
@@ -98,7 +100,16 @@ def _train(args: argparse.Namespace) -> int:
         f"wrote {result.out}"
     )
     print(json.dumps(result.metrics, indent=2, sort_keys=True))
+    print(_beside_baseline(result))
     return 0
+
+
+def _beside_baseline(trained) -> str:
+    """The primary metric beside the trivial baseline's, as one or two sentences."""
+    from .baseline import beside_baseline
+
+    primary = trained.run["params"]["gate"]["primary_metric"]
+    return "Baseline: " + beside_baseline(primary, trained.metrics[primary], trained.baseline)
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .compare import Champion, Comparison, Delta, Holdout
+from .compare import BaselineCheck, Champion, Comparison, Delta, Holdout
 from .errors import ProjectError
 from .metrics import HIGHER_IS_BETTER
 from .params import GateParams
@@ -117,6 +117,8 @@ def _comparison(report: dict, validation: str | None, trace: str) -> tuple[Compa
         resamples=int(report["bootstrap"]["resamples"]),
         resampled=str(report["bootstrap"].get("resampled") or "rows"),
         looks=[str(look) for look in report.get("needs_a_look") or []],
+        baseline=_baseline(report.get("baseline")),
+        identical=report.get("identical") is True,
     )
     lock = report.get("lock") or {}
     context = Context(
@@ -142,6 +144,8 @@ def _delta(item: dict) -> Delta:
     }
     if item.get("gate_confidence") is not None:
         gate["gate_confidence"] = _number(item["gate_confidence"])
+    if item.get("sure_worse") is not None:
+        gate["sure_worse"] = _number(item["sure_worse"])
     return Delta(
         metric=str(item["metric"]),
         label=str(item.get("label", "overall")),
@@ -150,6 +154,18 @@ def _delta(item: dict) -> Delta:
         verdict=str(item.get("verdict") or ""),
         **numbers,
         **gate,
+    )
+
+
+def _baseline(item: object) -> BaselineCheck | None:
+    """The baseline check as compare wrote it (None in reports from before baselines)."""
+    if item is None:
+        return None
+    return BaselineCheck(
+        description=str(item["description"]),
+        metrics=_in_metric_order(item["metrics"]),
+        delta=_delta(item["delta"]),
+        required=item["required"] is True,
     )
 
 

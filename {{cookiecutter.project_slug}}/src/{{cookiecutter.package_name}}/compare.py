@@ -15,6 +15,7 @@ from .bootstrap import (
     CONFIDENCE,
     RESAMPLES,
     interval,
+    paired_differences,
     paired_differences_within,
     resampling_groups,
 )
@@ -60,6 +61,8 @@ class Delta:
     gate_high: float | None = None
     gate_confidence: float = 1 - (1 - CONFIDENCE) / 2
     verdict: str = ""  # the gate's: fail, needs a look, pass or not gated ("" before judging)
+    # the share of bootstrap resamples in which this PR is worse than main (NaN: unknown)
+    sure_worse: float = math.nan
 
     @property
     def delta(self) -> float:
@@ -67,7 +70,16 @@ class Delta:
 
     @property
     def significant(self) -> bool:
-        return self.low > 0 or self.high < 0  # the interval excludes zero
+        return self.low > 0 or self.high < 0  # the 95% interval excludes zero
+
+    @property
+    def identical(self) -> bool:
+        """The same value in every resample: both models predicted the same on these rows."""
+        return self.delta == 0 and self.low == 0 and self.high == 0
+
+    @property
+    def sure_better(self) -> float:
+        return 1 - self.sure_worse
 
     @property
     def worse_by(self) -> float:
@@ -87,9 +99,24 @@ class Delta:
 
     @property
     def direction(self) -> str:
+        """identical, better, worse, or no clear change: better or worse only when the 95%
+        interval says so (the gate's own verdict, at its own confidence, is `verdict`)."""
+        if self.identical:
+            return "identical"
         if not self.significant:
-            return "no significant change"
+            return "no clear change"
         return "worse" if self.worse_by > 0 else "better"
+
+    @property
+    def how_sure(self) -> str:
+        """The estimate's direction and the share of resamples that agree with it."""
+        if self.identical:
+            return "identical"
+        if math.isnan(self.sure_worse):
+            return "unknown"
+        worse = self.sure_worse >= 0.5
+        share = self.sure_worse if worse else self.sure_better
+        return f"{'worse' if worse else 'better'}, {percent(share, 0)} sure"
 
 
 @dataclass(frozen=True)
@@ -100,6 +127,28 @@ class Holdout:
     how: str  # which rows were held out, as a sentence
     first: str | None  # the holdout's time span, when the data has a time column
     last: str | None
+
+
+@dataclass(frozen=True)
+class BaselineCheck:
+    """This PR's model against the trivial baseline on the same holdout: a model that does not
+    beat it has learned nothing (see baseline.py). `delta`: main = the baseline."""
+
+    description: str
+    metrics: dict[str, float]  # the baseline's, on the holdout
+    delta: Delta  # the primary metric, with the gate's interval and how sure
+    required: bool  # gate.beat_baseline: failing to beat it fails the gate
+
+    @property
+    def beaten(self) -> bool:
+        """The bootstrap is the gate's confidence sure that the model is better."""
+        return self.delta.sure_better >= self.delta.gate_confidence
+
+    @property
+    def skill(self) -> float | None:
+        from .baseline import skill
+
+        return skill(self.delta.metric, self.delta.pr, self.delta.main)
 
 
 @dataclass(frozen=True)
@@ -119,6 +168,8 @@ class Comparison:
     resamples: int
     resampled: str = "rows"  # what one bootstrap draw takes: the rows of one time, or one row
     looks: list[str] = field(default_factory=list)  # needs a look: neutral, the check stays green
+    baseline: BaselineCheck | None = None  # None: a report from before baselines
+    identical: bool = False  # main's model and this PR's predicted the same on every row
 
     @property
     def passed(self) -> bool:
@@ -144,28 +195,16 @@ def compare(champion_dir: str | Path, challenger_dir: str | Path, data: str | Pa
     holdout = split.holdout
     truth = challenger.truth_of(holdout)
     predicted = challenger.predict_recalled(holdout)
-    rng = np.random.default_rng(params.seed)
     groups = resampling_groups(holdout, contract.time_column)
     deltas: list[Delta] = []
     slice_deltas: list[Delta] = []
+    identical = False
     if champion.model is not None:
         before = _predictions_like(champion.model, challenger, holdout)
-        parts = _slices(params, holdout)
-        subsets = [np.arange(len(holdout)), *(rows for _, rows in parts)]
-        differences = paired_differences_within(
-            params.task, truth, before, predicted, rng, subsets, groups=groups
-        )
-        confidence = params.gate.confidence
-        deltas = _deltas(params.task, truth, before, predicted, differences[0], confidence)
-        deltas = [
-            judged(params.gate, d) if d.metric == params.gate.primary_metric else d for d in deltas
-        ]
-        overall = next(d for d in deltas if d.metric == params.gate.primary_metric)
-        found = _slice_deltas(
-            params, parts, differences[1:], truth, before, predicted, overall.main
-        )
-        slice_deltas = [judged(params.gate, d) for d in found]
+        identical = before.shape == predicted.shape and np.array_equal(before, predicted)
+        deltas, slice_deltas = _against_main(params, holdout, truth, before, predicted, groups)
     metrics = score(params.task, truth, predicted)
+    baseline = _against_baseline(params, challenger, split, truth, predicted, groups)
     return Comparison(
         gate=params.gate,
         champion=champion,
@@ -175,13 +214,64 @@ def compare(champion_dir: str | Path, challenger_dir: str | Path, data: str | Pa
         slice_metrics=score_slices(params.task, holdout, truth, predicted, params.slices),
         deltas=deltas,
         slice_deltas=slice_deltas,
-        failures=gate_failures(params.gate, champion, metrics, deltas, slice_deltas),
+        failures=gate_failures(params.gate, champion, metrics, deltas, slice_deltas, baseline),
         seed=params.seed,
         resamples=RESAMPLES,
         resampled=f"the rows of one {contract.time_column} together"
         if contract.time_column
         else "rows one by one",
-        looks=gate_looks(params.gate, champion, deltas, slice_deltas),
+        looks=gate_looks(params.gate, champion, deltas, slice_deltas, baseline),
+        baseline=baseline,
+        identical=identical,
+    )
+
+
+def _against_main(
+    params: Params,
+    holdout: pd.DataFrame,
+    truth: np.ndarray,
+    before: np.ndarray,
+    predicted: np.ndarray,
+    groups: np.ndarray,
+) -> tuple[list[Delta], list[Delta]]:
+    """Main's model against this PR's: every metric overall, the primary one per slice."""
+    rng = np.random.default_rng(params.seed)
+    parts = _slices(params, holdout)
+    subsets = [np.arange(len(holdout)), *(rows for _, rows in parts)]
+    differences = paired_differences_within(
+        params.task, truth, before, predicted, rng, subsets, groups=groups
+    )
+    primary = params.gate.primary_metric
+    deltas = _deltas(params.task, truth, before, predicted, differences[0], params.gate.confidence)
+    deltas = [judged(params.gate, d) if d.metric == primary else d for d in deltas]
+    overall = next(d for d in deltas if d.metric == primary)
+    found = _slice_deltas(params, parts, differences[1:], truth, before, predicted, overall.main)
+    return deltas, [judged(params.gate, d) for d in found]
+
+
+def _against_baseline(
+    params: Params,
+    model: TrainedModel,
+    split: Split,
+    truth: np.ndarray,
+    predicted: np.ndarray,
+    groups: np.ndarray,
+) -> BaselineCheck:
+    """The trivial baseline fitted on this PR's training rows, against its model, paired."""
+    from .baseline import fit_baseline
+
+    primary = params.gate.primary_metric
+    baseline = fit_baseline(params.task, primary, model.truth_of(split.train), len(model.classes))
+    trivial = baseline.predict(len(truth))
+    # a stream of its own: the comparison with main draws the same resamples as without it
+    rng = np.random.default_rng([params.seed, 1])
+    differences = paired_differences(params.task, truth, trivial, predicted, rng, groups=groups)
+    deltas = _deltas(params.task, truth, trivial, predicted, differences, params.gate.confidence)
+    return BaselineCheck(
+        description=baseline.description,
+        metrics=score(params.task, truth, trivial),
+        delta=replace(next(d for d in deltas if d.metric == primary), label="baseline"),
+        required=params.gate.beat_baseline,
     )
 
 
@@ -251,9 +341,20 @@ def _deltas(
                 gate_low=gate_low,
                 gate_high=gate_high,
                 gate_confidence=gate_confidence,
+                sure_worse=_share_worse(differences[name], name),
             )
         )
     return deltas
+
+
+def _share_worse(samples: np.ndarray, metric: str) -> float:
+    """The share of resampled differences (this PR - main) in which this PR is worse; ties
+    count half, so that identical models are 50% sure either way (NaN when none is defined)."""
+    worse = -samples if HIGHER_IS_BETTER[metric] else samples
+    worse = worse[~np.isnan(worse)]
+    if worse.size == 0:
+        return math.nan
+    return float(np.mean(worse > 0) + 0.5 * np.mean(worse == 0))
 
 
 def _slices(params: Params, holdout: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
@@ -339,28 +440,51 @@ def gate_failures(
     metrics: dict[str, float],
     deltas: list[Delta],
     slice_deltas: list[Delta],
+    baseline: BaselineCheck | None = None,
 ) -> list[str]:
-    """Why the gate fails, one sentence each; relative to main when main has a model."""
+    """Why the gate fails, one sentence each: relative to main when main has a model (else
+    the absolute bounds, if any), and the baseline this PR's model must beat either way."""
     if champion.model is None:
-        return _absolute_failures(gate, metrics)
-    return [
-        _sentence(d, gate)
-        for d in _primary_and_slices(gate, deltas, slice_deltas)
-        if judge(gate, d) == FAIL
-    ]
+        failures = _absolute_failures(gate, metrics)
+    else:
+        failures = [
+            _sentence(d, gate)
+            for d in _primary_and_slices(gate, deltas, slice_deltas)
+            if judge(gate, d) == FAIL
+        ]
+    if baseline is not None and baseline.required and not baseline.beaten:
+        failures.append(baseline_sentence(baseline))
+    return failures
 
 
 def gate_looks(
-    gate: GateParams, champion: Champion, deltas: list[Delta], slice_deltas: list[Delta]
+    gate: GateParams,
+    champion: Champion,
+    deltas: list[Delta],
+    slice_deltas: list[Delta],
+    baseline: BaselineCheck | None = None,
 ) -> list[str]:
     """What needs a person's look, one sentence each: neutral, never a failure."""
-    if champion.model is None:
-        return []
-    return [
-        _sentence(d, gate)
-        for d in _primary_and_slices(gate, deltas, slice_deltas)
-        if judge(gate, d) == LOOK
-    ]
+    looks = []
+    if champion.model is not None:
+        looks = [
+            _sentence(d, gate)
+            for d in _primary_and_slices(gate, deltas, slice_deltas)
+            if judge(gate, d) == LOOK
+        ]
+    if baseline is not None and not baseline.required and not baseline.beaten:
+        looks.append(f"{baseline_sentence(baseline)}; not required (gate.beat_baseline: false)")
+    return looks
+
+
+def baseline_sentence(check: BaselineCheck) -> str:
+    """Why the model does not beat its baseline, with the numbers."""
+    d = check.delta
+    return (
+        f"{d.metric} does not beat the baseline ({check.description}): {d.main:.4f} for the "
+        f"baseline, {d.pr:.4f} for this PR's model; the bootstrap is {percent(d.sure_better)} "
+        f"sure the model is better, {_confidence(d)} required"
+    )
 
 
 def _primary_and_slices(gate: GateParams, deltas: list[Delta], slices: list[Delta]) -> list[Delta]:
@@ -381,7 +505,14 @@ def judge(gate: GateParams, delta: Delta) -> str:
     tolerance = gate.max_regression if overall else gate.max_slice_regression
     if not delta.worse_by > tolerance:  # NaN (an undefined metric) passes: nothing to judge
         return PASS
+    if too_small(gate, delta):
+        return LOOK  # a handful of rows must not decide: a person looks instead
     return FAIL if delta.worse_by_range[0] > tolerance else LOOK
+
+
+def too_small(gate: GateParams, delta: Delta) -> bool:
+    """Whether the holdout is too small for the gate to fail a PR on (gate.min_rows)."""
+    return delta.reference is None and delta.rows < gate.min_rows
 
 
 def judged(gate: GateParams, delta: Delta) -> Delta:
@@ -393,13 +524,19 @@ def _sentence(delta: Delta, gate: GateParams) -> str:
     tolerance = gate.max_regression if overall else gate.max_slice_regression
     subject = delta.metric if overall else f"{delta.metric} on {delta.label}"
     share = "worse" if overall else f"of main's overall {delta.metric}"
-    how = "is significantly worse" if judge(gate, delta) == FAIL else "may be worse than tolerated"
+    how = "is worse than tolerated" if judge(gate, delta) == FAIL else "may be worse than tolerated"
     least, _ = delta.worse_by_range
+    small = (
+        f"; the holdout's {delta.rows} rows are too few to tell (the gate fails a change on "
+        f"{gate.min_rows} or more)"
+        if too_small(gate, delta)
+        else ""
+    )
     return (
         f"{subject} {how}: {delta.main:.4f} → {delta.pr:.4f} "
         f"({'' if overall else 'by '}{percent(delta.worse_by, 1)} {share}, "
         f"{percent(tolerance)} tolerated; {_confidence(delta)} sure of at least "
-        f"{percent(least, 1)})"
+        f"{percent(least, 1)}{small})"
     )
 
 

@@ -16,6 +16,9 @@ class Evaluation:
     rows: int
     overall: dict[str, float]
     slices: list[dict]
+    # the model's trivial baseline on the same rows (None: a model trained before baselines)
+    baseline: dict[str, float] | None = None
+    baseline_description: str = ""
 
 
 def evaluate(model_dir: str | Path, data: str | Path) -> Evaluation:
@@ -25,22 +28,38 @@ def evaluate(model_dir: str | Path, data: str | Path) -> Evaluation:
     records = load_records(data, contract)
     predicted = model.predict(records)
     truth = model.truth_of(records)
+    baseline = model.baseline
     return Evaluation(
         rows=len(records),
         overall=score(model.task, truth, predicted),
         slices=score_slices(model.task, records, truth, predicted, contract.params.slices),
+        baseline=None
+        if baseline is None
+        else score(model.task, truth, baseline.predict(len(truth))),
+        baseline_description="" if baseline is None else baseline.description,
     )
 
 
 def format_table(evaluation: Evaluation) -> str:
-    """A plain-text table for the terminal: overall first, then one line per slice."""
+    """A plain-text table for the terminal: overall, the baseline, then one line per slice."""
     names = list(evaluation.overall)
-    header = f"{'slice':<24}{'rows':>8}" + "".join(f"{name:>11}" for name in names)
+    # each column as wide as its name: `balanced_accuracy` must not run into its neighbour
+    widths = [max(10, len(name)) + 2 for name in names]
+    header = f"{'slice':<24}{'rows':>8}" + "".join(
+        f"{name:>{width}}" for name, width in zip(names, widths, strict=True)
+    )
     lines = [header, "-" * len(header)]
     rows = [{"slice": "overall", "value": "", "rows": evaluation.rows, **evaluation.overall}]
+    if evaluation.baseline is not None:
+        rows.append(
+            {"slice": "baseline", "value": "", "rows": evaluation.rows, **evaluation.baseline}
+        )
     for row in rows + evaluation.slices:
         label = row["slice"] if not row["value"] else f"{row['slice']}={row['value']}"
-        lines.append(
-            f"{label:<24}{row['rows']:>8}" + "".join(f"{row[name]:>11.4f}" for name in names)
+        cells = "".join(
+            f"{row[name]:>{width}.4f}" for name, width in zip(names, widths, strict=True)
         )
+        lines.append(f"{label:<24}{row['rows']:>8}{cells}")
+    if evaluation.baseline is not None:
+        lines += ["", f"baseline: {evaluation.baseline_description}, the same for every row"]
     return "\n".join(lines)

@@ -70,9 +70,17 @@ class GateParams(Section):
     # how sure (one-sided, by the bootstrap) the gate must be that a PR is worse than the
     # tolerance to fail it; past the tolerance but less sure: "needs a look"
     confidence: float = Field(default=0.67, gt=0.5, lt=1)
-    # used alone when there is no champion to compare with (first PR, base that cannot train)
-    absolute_max: dict[str, float]
-    absolute_min: dict[str, float]
+    # a holdout of fewer rows is too small for the gate to fail a change on: past the
+    # tolerance, it needs a look instead (one row must not decide)
+    min_rows: int = Field(default=200, ge=0)
+    # the model must beat the trivial baseline (training mean, median or class frequencies)
+    # with `confidence`, with or without a model on main; false for data where nothing beats
+    # it (the comment then says so)
+    beat_baseline: bool = True
+    # optional bounds, checked when there is no champion to compare with (first PR, a base
+    # that cannot train), e.g. {mae: 10.0}
+    absolute_max: dict[str, float] = Field(default_factory=dict)
+    absolute_min: dict[str, float] = Field(default_factory=dict)
 
     def check_metrics(self, task: str) -> None:
         """Raise ValueError unless every metric named exists for `task`, bounded the right way."""

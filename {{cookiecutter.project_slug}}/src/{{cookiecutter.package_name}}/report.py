@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from .compare import FAIL, LOOK, NOT_GATED, Comparison, Delta, percent
+from .compare import FAIL, LOOK, NOT_GATED, PASS, Comparison, Delta, percent
 from .metrics import HIGHER_IS_BETTER
 
 MARKER = "<!-- {{ cookiecutter.project_slug }}:model-report -->"
@@ -56,12 +56,28 @@ def _headline(c: Comparison) -> str:
     mark = MARKS[c.state]
     name = c.gate.primary_metric
     primary = c.primary
+    check = c.baseline
+    if check is not None and check.required and not check.beaten:
+        return (
+            f"## {mark} Does not beat the baseline: {name} {c.metrics[name]:.4f}, the "
+            f"baseline's {check.delta.main:.4f}"
+        )
     if primary is None:
         why = NO_CHAMPION[c.champion.status]
         return f"## {mark} No comparison, {why}: this PR's {name} is {c.metrics[name]:.4f}"
+    if c.identical:
+        return (
+            f"## {mark} Identical: main's model and this PR's predict the same on all "
+            f"{c.holdout.rows} held-out rows ({name} {primary.pr:.4f})"
+        )
     look = ", needs a look" if c.state == LOOK else ""
-    # the gate may be sure enough at its own level while the 95% interval still reaches zero
-    direction = "worse" if primary.verdict == FAIL else primary.direction
+    # the gate's verdict, at its own confidence, names the headline: the table beside says
+    # how sure each direction is, so the two cannot disagree
+    direction = primary.direction
+    if primary.verdict == FAIL:
+        direction = "worse than tolerated"
+    elif primary.verdict == PASS and direction == "worse":
+        direction = f"worse, within the {percent(c.gate.max_regression)} tolerated"
     return (
         f"## {mark} {direction.capitalize()}{look}: {name} {primary.main:.4f} → "
         f"{primary.pr:.4f} ({_relative(primary)})"
@@ -83,16 +99,35 @@ def _gate(c: Comparison) -> str:
             f"slice; slices under {c.gate.min_slice_rows} rows are shown, not gated). When only "
             "the estimate is past the tolerance, it needs a look."
         )
-        return f"{outcome} {rule}{failures}{looks}"
+        return f"{outcome} {rule} {_baseline_rule(c)}{failures}{looks}"
     bounds = [f"{n} ≤ {b}" for n, b in c.gate.absolute_max.items()]
     bounds += [f"{n} ≥ {b}" for n, b in c.gate.absolute_min.items()]
-    text = (
-        f"{outcome} {_no_champion_story(c)} This PR's model is checked against the absolute "
-        f"bounds in params.yaml only: {', '.join(bounds) or 'none set'}.{failures}"
-    )
+    limits = f" It must also meet the bounds in params.yaml: {', '.join(bounds)}." if bounds else ""
+    looks = "".join(f"\n- 🔍 {look}" for look in c.looks)
+    text = f"{outcome} {_no_champion_story(c)} {_baseline_rule(c)}{limits}{failures}{looks}"
     if c.champion.status == "failed":
         text += f"\n\nThe last lines of the base's training:\n\n```text\n{c.champion.reason}\n```"
     return text
+
+
+def _baseline_rule(c: Comparison) -> str:
+    """What the gate asks of this PR's model against the trivial baseline, in one sentence."""
+    check = c.baseline
+    if check is None:
+        return ""
+    if not check.required:
+        return (
+            f"Beating the baseline ({check.description}) is not required here "
+            "(gate.beat_baseline: false in params.yaml)."
+        )
+    return (
+        f"This PR's model must beat the baseline ({check.description}) on {check.delta.metric}, "
+        f"{_sure(check.delta.gate_confidence)} sure: it is {_sure(check.delta.sure_better)} sure."
+    )
+
+
+def _sure(share: float) -> str:
+    return percent(share, 0 if round(share, 2) == share else 1)
 
 
 def _no_champion_story(c: Comparison) -> str:
@@ -107,20 +142,61 @@ def _no_champion_story(c: Comparison) -> str:
 def _overall(c: Comparison) -> str:
     span = f", {c.holdout.first} to {c.holdout.last}" if c.holdout.first else ""
     where = (
-        f"Scored on {c.holdout.rows} held-out rows of `{c.holdout.path}` ({c.holdout.how}"
-        f"{span}). ↓ lower is better, ↑ higher is better."
+        f"{_predicts(c)} Scored on {c.holdout.rows} held-out rows of `{c.holdout.path}` "
+        f"({c.holdout.how}{span}). ↓ lower is better, ↑ higher is better."
     )
+    check = c.baseline
     if c.primary is None:
-        rows = [f"| {_metric(name, c)} | {value:.4f} |" for name, value in c.metrics.items()]
-        return "\n".join(["| metric | this PR |", "| --- | ---: |", *rows, "", where])
+        header = ["| metric | baseline | this PR | skill |", "| --- | ---: | ---: | ---: |"]
+        rows = [
+            f"| {_metric(name, c)} | {_baseline_cell(c, name)} | {value:.4f} | "
+            f"{_skill_cell(c, name)} |"
+            for name, value in c.metrics.items()
+        ]
+        return "\n".join([*header, *rows, "", f"{where} {_skill_note(check)}"])
     deltas = sorted(c.deltas, key=lambda d: d.metric != c.gate.primary_metric)
-    rows = [_delta_row(_metric(d.metric, c), d) for d in deltas]
+    rows = [
+        _delta_row(_metric(d.metric, c), d, baseline=_baseline_cell(c, d.metric)) for d in deltas
+    ]
     method = (
         f"Δ = this PR - main. The 95% interval comes from {c.resamples} paired bootstrap "
-        f"resamples of the holdout's days, each day's rows together (seed {c.seed}); a change "
-        "is significant, in bold, when its interval excludes 0."
+        f'resamples of the holdout ({c.resampled}; seed {c.seed}); "N% sure" is the share '
+        "of resamples in which this PR's model is better (or worse) than main's."
     )
-    return "\n".join([*_delta_header("metric"), *rows, "", f"{where} {method}{_overlap(c)}"])
+    table = [*_delta_header("metric", with_baseline=True), *rows]
+    return "\n".join([*table, "", f"{where} {_skill_note(check)} {method}{_overlap(c)}"])
+
+
+def _predicts(c: Comparison) -> str:
+    params = c.challenger_run["params"]
+    return f"The model predicts `{params['target']}` ({params['task']})."
+
+
+def _baseline_cell(c: Comparison, name: str) -> str:
+    if c.baseline is None or name not in c.baseline.metrics:
+        return "n/a"
+    value = c.baseline.metrics[name]
+    return "n/a" if math.isnan(value) else f"{value:.4f}"
+
+
+def _skill_cell(c: Comparison, name: str) -> str:
+    from .baseline import skill
+
+    if c.baseline is None or name not in c.baseline.metrics:
+        return "n/a"
+    gained = skill(name, c.metrics[name], c.baseline.metrics[name])
+    return "n/a" if gained is None else percent(gained)
+
+
+def _skill_note(check) -> str:
+    if check is None:
+        return ""
+    gained = check.skill
+    skill = "" if gained is None else f", skill {percent(gained)}"
+    return (
+        f"Baseline: {check.description}, the same for every row{skill} (the share of the "
+        "baseline's shortfall from a perfect score that this PR's model removes)."
+    )
 
 
 def _overlap(c: Comparison) -> str:
@@ -134,9 +210,14 @@ def _overlap(c: Comparison) -> str:
     )
 
 
-def _delta_header(first: str) -> list[str]:
+def _delta_header(first: str, with_baseline: bool = False) -> list[str]:
+    if with_baseline:
+        return [
+            f"| {first} | baseline | main | this PR | Δ | 95% interval of Δ | how sure |",
+            "| --- | ---: | ---: | ---: | ---: | --- | --- |",
+        ]
     return [
-        f"| {first} | main | this PR | Δ | 95% CI of Δ | |",
+        f"| {first} | main | this PR | Δ | 95% interval of Δ | how sure |",
         "| --- | ---: | ---: | ---: | --- | --- |",
     ]
 
@@ -146,11 +227,13 @@ def _metric(name: str, c: Comparison) -> str:
     return f"**{name}** {arrow} (primary)" if name == c.gate.primary_metric else f"{name} {arrow}"
 
 
-def _delta_row(label: str, d: Delta, flag: str = "") -> str:
-    verdict = f"**{d.direction}**" if d.significant else "no significant change"
+def _delta_row(label: str, d: Delta, flag: str = "", baseline: str | None = None) -> str:
+    sure = d.how_sure
+    verdict = f"**{sure}**" if d.verdict == FAIL else sure
+    first = f"| {label} |" if baseline is None else f"| {label} | {baseline} |"
     return (
-        f"| {label} | {d.main:.4f} | {d.pr:.4f} | {d.delta:+.4f} | "
-        f"[{d.low:+.4f}, {d.high:+.4f}] | {flag or verdict} |"
+        f"{first} {d.main:.4f} | {d.pr:.4f} | {d.delta:+.4f} | "
+        f"[{d.low:+.4f}, {d.high:+.4f}] | {flag + ': ' + sure if flag else verdict} |"
     )
 
 
@@ -159,52 +242,77 @@ def _relative(d: Delta) -> str:
 
 
 def _slices(c: Comparison) -> str:
+    """The slices big enough to judge (gate.min_slice_rows); smaller ones are only counted."""
     name = c.gate.primary_metric
+    smaller = _too_small_to_report(c)
     if c.primary is None:
         rows = [
-            f"| {r['slice']}={r['value']} | {r['rows']} | {r[name]:.4f} |" for r in c.slice_metrics
+            f"| {r['slice']}={r['value']} | {r['rows']} | {r[name]:.4f} |"
+            for r in c.slice_metrics
+            if r["rows"] >= c.gate.min_slice_rows
         ]
-        return "\n".join([f"### {name} per slice", "", *SLICE_HEADER, *rows])
+        if not rows:
+            return smaller
+        table = [f"### {name} per slice", "", *SLICE_HEADER, *rows]
+        return "\n".join([*table, *(["", smaller] if smaller else [])])
     tolerance = c.gate.max_slice_regression
-    flagged = [d for d in c.slice_deltas if d.verdict == FAIL]
-    marked = [d for d in c.slice_deltas if d.verdict in (FAIL, LOOK)]
-    moved = c.slice_deltas[:SLICES_SHOWN]
+    judged = [d for d in c.slice_deltas if d.verdict != NOT_GATED]
+    if not judged:
+        return smaller
+    flagged = [d for d in judged if d.verdict == FAIL]
+    marked = [d for d in judged if d.verdict in (FAIL, LOOK)]
+    moved = judged[:SLICES_SHOWN]
     shown = moved + [d for d in marked if d not in moved]
     flags = {
         FAIL: f"⚠ **regressed beyond {percent(tolerance)}**",
         LOOK: f"🔍 needs a look: may be beyond {percent(tolerance)}",
-        NOT_GATED: "",
     }
     rows = [_delta_row(_slice(d), d, flags.get(d.verdict, "")) for d in shown]
-    title = f"### Slices that moved most ({name}, {len(shown)} of {len(c.slice_deltas)})"
+    title = f"### Slices that moved most ({name}, {len(shown)} of {len(judged)})"
     lines = [title, "", *_delta_header("slice"), *rows]
-    gated = [d for d in c.slice_deltas if d.verdict != NOT_GATED]
-    if gated:
-        levels = sorted({d.gate_confidence for d in gated}, reverse=True)
-        strictest, last = percent(levels[0], 1), percent(levels[-1], 1)
-        steps = f"{strictest} confidence"
-        if len(levels) > 1:
-            steps += f" for the slice it is surest about, then less for each it flags (to {last})"
-        lines += [
-            "",
-            f"The gate judges the {len(gated)} slices tested at {steps}, so that together they "
-            f"are {percent(c.gate.confidence)} sure.",
-        ]
-    if flagged and c.primary.direction != "worse":
+    levels = sorted({d.gate_confidence for d in judged}, reverse=True)
+    strictest, last = percent(levels[0], 1), percent(levels[-1], 1)
+    steps = f"{strictest} confidence"
+    if len(levels) > 1:
+        steps += f" for the slice it is surest about, then less for each it flags (to {last})"
+    lines += [
+        "",
+        f"The gate judges the {len(judged)} slices tested at {steps}, so that together they "
+        f"are {percent(c.gate.confidence)} sure.",
+    ]
+    if smaller:
+        lines += ["", smaller]
+    if flagged and c.primary.verdict != FAIL:
         lines += ["", f"⚠ {len(flagged)} slice(s) regressed although {name} overall did not."]
     return "\n".join(lines)
 
 
+def _too_small_to_report(c: Comparison) -> str:
+    """One sentence counting the slices under gate.min_slice_rows (their numbers are noise)."""
+    small = [r for r in c.slice_metrics if r["rows"] < c.gate.min_slice_rows]
+    if not small:
+        return ""
+    names = ", ".join(f"{r['slice']}={r['value']} ({r['rows']})" for r in small[:SLICES_SHOWN])
+    more = f" and {len(small) - SLICES_SHOWN} more" if len(small) > SLICES_SHOWN else ""
+    return (
+        f"{len(small)} slice(s) have fewer than {c.gate.min_slice_rows} held-out rows, too few "
+        f"to call better or worse; not shown: {names}{more}."
+    )
+
+
 def _slice(d: Delta) -> str:
-    gated = ", not gated" if d.verdict == NOT_GATED else ""
-    return f"{d.label} ({d.rows} rows{gated})"
+    return f"{d.label} ({d.rows} rows)"
 
 
 def _chart(c: Comparison) -> str:
-    """A Mermaid bar chart, which GitHub draws in comments: no image host needed."""
+    """A Mermaid bar chart, which GitHub draws in comments: no image host needed. Only the
+    slices big enough to report, and none at all when there are none."""
     name = c.gate.primary_metric
-    labels = [f"{r['slice']}={r['value']}" for r in c.slice_metrics]
-    pr = [r[name] for r in c.slice_metrics]
+    reported = [r for r in c.slice_metrics if r["rows"] >= c.gate.min_slice_rows]
+    if not reported:
+        return ""
+    labels = [f"{r['slice']}={r['value']}" for r in reported]
+    pr = [r[name] for r in reported]
     series = f"    bar {_numbers(pr)}"
     title = f"{name} per slice, this PR"
     if c.primary is not None:
@@ -414,6 +522,8 @@ def as_json(c: Comparison, context: Context) -> dict:
             "resampled": c.resampled,
         },
         "metrics": [_delta_json(d) for d in c.deltas],
+        "baseline": _baseline_json(c),
+        "identical": c.identical,
         "slices": [_delta_json(d) for d in c.slice_deltas],
         "this_pr": {"metrics": c.metrics, "slices": c.slice_metrics},
         "params_changes": _param_changes(main_run, c.challenger_run),
@@ -422,6 +532,20 @@ def as_json(c: Comparison, context: Context) -> dict:
         "validation": context.validation,
     }
     return _without_nan(payload)
+
+
+def _baseline_json(c: Comparison) -> dict | None:
+    check = c.baseline
+    if check is None:
+        return None
+    return {
+        "description": check.description,
+        "metrics": check.metrics,
+        "delta": _delta_json(check.delta),
+        "required": check.required,
+        "beaten": check.beaten,
+        "skill": check.skill,
+    }
 
 
 def _param_changes(main_run: dict | None, pr_run: dict) -> list | None:
@@ -436,6 +560,7 @@ def _delta_json(d: Delta) -> dict:
         "delta": d.delta,
         "significant": d.significant,
         "direction": d.direction,
+        "how_sure": d.how_sure,
         "worse_by": d.worse_by if math.isfinite(d.worse_by) else None,
     }
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from sklearn.utils._param_validation import InvalidParameterError
 
 from .artifacts import (
+    BASELINE_FILE,
     HOLDOUT_PREDICTIONS_FILE,
     METRICS_FILE,
     MODEL_FILE,
@@ -18,6 +19,7 @@ from .artifacts import (
     record_predictions,
     write_json,
 )
+from .baseline import fit_baseline, skill
 from .contract import Contract
 from .dataset import Split, load_records, sha256_of, split_records, time_span
 from .errors import ProjectError
@@ -33,6 +35,7 @@ class TrainResult:
     out: Path
     metrics: dict[str, float]
     run: dict
+    baseline: dict  # baseline.json: the trivial baseline's holdout metrics, the model's skill
 
 
 def train(params: Params, out: str | Path, data: str | Path | None = None) -> TrainResult:
@@ -59,6 +62,13 @@ def train(params: Params, out: str | Path, data: str | Path | None = None) -> Tr
     truth = model.truth_of(split.holdout)
     metrics = score(params.task, truth, predicted)
     slices = score_slices(params.task, split.holdout, truth, predicted, params.slices)
+    baseline = fit_baseline(
+        params.task, params.gate.primary_metric, model.truth_of(split.train), len(model.classes)
+    )
+    run["baseline"] = baseline.as_json()
+    beside = baseline_report(
+        baseline.description, metrics, score(params.task, truth, baseline.predict(len(truth)))
+    )
     run["timings_seconds"] = {
         "load_and_validate": round(loaded - started, 3),
         "fit": round(fitted - loaded, 3),
@@ -69,10 +79,20 @@ def train(params: Params, out: str | Path, data: str | Path | None = None) -> Tr
         write_json(staging / METRICS_FILE, json_safe(metrics))
         write_json(staging / SLICES_FILE, [json_safe(row) for row in slices])
         write_json(staging / RUN_FILE, run)
+        write_json(staging / BASELINE_FILE, beside)
         record_predictions(
             staging / HOLDOUT_PREDICTIONS_FILE, split.holdout, model.features, predicted
         )
-    return TrainResult(Path(out), metrics, run)
+    return TrainResult(Path(out), metrics, run, beside)
+
+
+def baseline_report(description: str, model: dict, baseline: dict) -> dict:
+    """baseline.json: the baseline's metrics on the holdout and the model's skill over it."""
+    return {
+        "baseline": description,
+        "metrics": json_safe(baseline),
+        "skill": {name: skill(name, model[name], baseline[name]) for name in model},
+    }
 
 
 def _run_record(contract: Contract, data_path: Path, split: Split) -> dict:
