@@ -52,12 +52,12 @@ def test_a_params_pull_request_gets_a_comparison_with_main(cookies):
     assert comment.splitlines()[0] == MARKER
     verdict = comment.splitlines()[2]
     assert verdict.startswith(("## ✅ ", "## ❌ ")) and "wape " in verdict
-    assert report["verdict"] in ("better", "no significant change", "worse")
+    assert report["verdict"] in ("better", "no clear change", "worse", "identical")
     assert "| `model.hyperparameters.learning_rate` | `0.1` | `0.05` |" in comment
     assert "Same training data." in comment and "**Data validation passed**" in comment
     assert "Same dependencies (`uv.lock`)." in comment  # the champion recorded main's lock
     assert f"`{base[:12]}`" in comment and f"`{head[:12]}`" in comment  # main's and the PR's
-    assert "```mermaid\nxychart-beta" in comment and "95% CI of Δ" in comment
+    assert "```mermaid\nxychart-beta" in comment and "95% interval of Δ" in comment
     assert json.loads((project / "models" / "champion" / "run.json").read_text())["git"] == {
         "commit": base,
         "dirty": False,
