@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= build/demo
 
-.PHONY: demo test bench bench-dvc lock verdicts venv clean
+.PHONY: demo test bench bench-dvc lock verdicts verdicts-real venv clean
 
 venv: $(VENV)/.installed
 
@@ -29,8 +29,13 @@ lock: venv
 	$(BIN)/python scripts/lock.py $(if $(UPGRADE),--upgrade) $(LOCK_ARGS)
 
 # How often the gate and the drift check are right (docs/verdicts.md); VERDICTS_SIZE=smoke is tiny.
+# Then the gate on the real-data corpus of tests/own_data.py (verdicts-real alone).
 verdicts: venv
 	$(BIN)/python verdicts/run.py
+	$(BIN)/python verdicts/real_data.py
+
+verdicts-real: venv
+	$(BIN)/python verdicts/real_data.py $(NAMES)
 
 # data in git vs DVC: repository size after ten retraining PRs at 1M rows, and dvc pull's time
 bench-dvc: venv
