@@ -35,3 +35,21 @@ def test_the_smoke_size_runs_and_writes_every_result(tmp_path):
     summary = (results / "summary.md").read_text()
     assert summary.startswith("# Verdicts (smoke:")
     assert "| PRs truly worse than tolerance + 1 point fail |" in summary
+
+
+@pytest.mark.slow
+def test_the_real_data_verdicts_run_on_one_data_set_and_write_their_table(tmp_path):
+    results = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, str(TEMPLATE / "verdicts" / "real_data.py"), "diabetes"],
+        env={**os.environ, "VERDICTS_REPLICATES": "1", "VERDICTS_RESULTS": str(results)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads((results / "real.json").read_text())["data_sets"]["diabetes"]
+    assert found["no_change_passes"] is True  # the same model against itself
+    assert found["baseline"].startswith("the training median")
+    assert found["nothing_material"]["of"] == 1
+    assert "| diabetes | 442 | mae |" in (results / "real.md").read_text()
