@@ -226,3 +226,25 @@ def test_a_keyboard_interrupt_during_the_check_also_rolls_back(project, diabetes
 def test_a_project_without_params_is_an_error(tmp_path, diabetes_csv):
     with pytest.raises(ProjectError, match=r"params\.yaml not found"):
         adopt(diabetes_csv, tmp_path, target="target", check=validate_and_read)
+
+
+def test_adopt_says_plainly_whether_the_model_beats_its_baseline(project, tmp_path, capsys):
+    from {{ cookiecutter.package_name }}.cli import main
+
+    frame = datasets.load_diabetes(as_frame=True).frame
+    learnable = tmp_path / "learnable.csv"
+    frame.to_csv(learnable, index=False)
+    noise = tmp_path / "noise.csv"
+    rng = __import__("numpy").random.default_rng(0)
+    frame.assign(target=rng.permutation(frame["target"].to_numpy())).to_csv(noise, index=False)
+    params = str(project / "params.yaml")
+
+    assert main(["adopt", str(learnable), "--target", "target", "--params", params]) == 0
+    said = capsys.readouterr().out
+    assert "Baseline: mae" in said and "for the baseline (the training median" in said
+    assert "does NOT beat" not in said and "open a pull request" in said
+
+    assert main(["adopt", str(noise), "--target", "target", "--params", params]) == 0
+    said = capsys.readouterr().out
+    assert "The model does NOT beat its baseline" in said
+    assert "open a pull request." not in said and "would fail its gate" in said

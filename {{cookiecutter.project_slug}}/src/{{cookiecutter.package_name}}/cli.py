@@ -86,6 +86,13 @@ def _adopt(args: argparse.Namespace) -> int:
     metrics = ", ".join(f"{name} {value:.4g}" for name, value in sorted(trained.metrics.items()))
     print(f"Validated and trained once on the holdout: {metrics}.")
     print(_beside_baseline(trained))
+    primary = trained.run["params"]["gate"]["primary_metric"]
+    if (trained.baseline["skill"].get(primary) or 0) <= 0:
+        print(
+            "Next: change what the sentence above suggests and run `train` again; a pull "
+            "request now would fail its gate, which asks the model to beat the baseline."
+        )
+        return 0
     print("Next: commit schema.yaml, params.yaml and the data on a branch and open a pull request.")
     return 0
 
