@@ -72,26 +72,29 @@ def test_a_numeric_target_with_many_values_is_regression_scored_by_mae():
     assert inference.classes is None
     assert len(params["features"]["numeric"]) == 10
     assert params["gate"]["primary_metric"] == params["drift"]["decay_metric"] == "mae"
-    assert params["gate"]["absolute_min"] == {"r2": 0.0}
-    assert params["gate"]["absolute_max"] == {}
+    assert params["gate"]["beat_baseline"] is True  # the training median: the bar to clear
+    assert "absolute_min" not in params["gate"] and "absolute_max" not in params["gate"]
     assert column_yaml(inference, "target")["dtype"] == "float64"
     assert any(decision.startswith("Task: regression") for decision in inference.decisions)
 
 
 @pytest.mark.parametrize(
-    ("loader", "classes", "floor"),
+    ("loader", "classes"),
     [
-        (datasets.load_iris, [0, 1, 2], 0.334),
-        (datasets.load_wine, [0, 1, 2], 0.334),
-        (datasets.load_breast_cancer, [0, 1], 0.5),
+        (datasets.load_iris, [0, 1, 2]),
+        (datasets.load_wine, [0, 1, 2]),
+        (datasets.load_breast_cancer, [0, 1]),
     ],
 )
-def test_few_whole_number_labels_are_classes_and_the_floor_is_chance(loader, classes, floor):
+def test_few_whole_number_labels_are_classes_and_the_bar_is_the_class_frequencies(
+    loader, classes
+):
     inference = infer_contract(bundled(loader), "target")
     assert inference.params["task"] == "classification"
     assert inference.classes == classes
     assert inference.params["gate"]["primary_metric"] == "log_loss"
-    assert inference.params["gate"]["absolute_min"] == {"balanced_accuracy": floor}
+    assert inference.params["gate"]["beat_baseline"] is True
+    assert any("the training class frequencies" in d for d in inference.decisions)
     assert column_yaml(inference, "target")["isin"] == classes
     assert inference.params["model"]["target_transform"] == "none"
 

@@ -22,6 +22,7 @@ def test_it_writes_metrics_model_and_run_record(params_file, tmp_path):
     result = train(load_params(params_file), tmp_path / "model")
     written = {path.name for path in (tmp_path / "model").iterdir()}
     assert written == {
+        "baseline.json",
         "metrics.json",
         "model.joblib",
         "run.json",
