@@ -59,12 +59,8 @@ DEMO_WORDS_IN_REPORTS = (
     "temperature",
     "promotion",
 )
-# The baked project's own tests cost more than the rest of the loop on one data set (CPU
-# seconds measured on the demo's data: about 85, against about 40 for train, pull request,
-# drift and serving), so they run on two adopted data sets, which between them take both
-# ways of splitting: penguins (no time column; strings, missing values, three classes) and
-# seattle_weather (a date column). OWN_DATA_PROJECT_TESTS=all runs them on every one.
-PROJECT_TESTS_ON = {"penguins", "seattle_weather"}
+# The baked project's own tests run on every adopted data set: whatever data a user brings,
+# the project's CI must be green on its first pull request.
 # --- the data sets themselves: these run now, before any `adopt` exists -----------------------
 
 
@@ -300,7 +296,7 @@ def test_the_demo_column_finder_reads_code_and_strings_but_not_comments(tmp_path
 @pytest.mark.parametrize("name", own_data.NAMES)
 def test_an_adopted_dataset_runs_the_whole_loop(cookies, tmp_path, name):
     """Adopt, validate, train; a pull request against main; drift; the served bento; tests."""
-    data = own_data.load(name)
+    data = own_data.load(name).for_the_loop()  # a big table's newest rows; see own_data.py
     project = bake(cookies)
     git(project, "init", "-q", "-b", "main")
     commit_all(project, "the generated project")
@@ -310,8 +306,22 @@ def test_an_adopted_dataset_runs_the_whole_loop(cookies, tmp_path, name):
     a_pull_request_is_compared_with_main(project, data)
     a_shifted_copy_is_reported_as_drift(project, data, tmp_path)
     the_served_model_answers_as_batch_predict_does(project, data, tmp_path)
-    if name in PROJECT_TESTS_ON or os.environ.get("OWN_DATA_PROJECT_TESTS") == "all":
-        the_projects_own_tests_pass(project)
+    the_projects_own_tests_pass(project)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name", [name for name in own_data.NAMES if own_data.load(name).loop_rows is not None]
+)
+def test_a_data_set_the_loop_samples_is_adopted_whole(cookies, tmp_path, name):
+    """The whole-loop test takes part of the biggest tables; `adopt` takes every row of them."""
+    data = own_data.load(name)
+    assert len(data.for_the_loop().frame) < len(data.frame), data.loop_rows_why
+    project = bake(cookies)
+    git(project, "init", "-q", "-b", "main")
+    commit_all(project, "the generated project")
+
+    adopt(project, data, tmp_path)
 
 
 def adopt(project: Path, data: DataSet, tmp_path: Path) -> None:
