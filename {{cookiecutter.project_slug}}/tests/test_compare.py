@@ -326,7 +326,9 @@ def test_a_base_that_failed_to_train_is_said_plainly(tmp_path, champion, sample_
         "training the base commit exited 1:\nerror: data/train.csv: INVALID\n  - price: must be > 0"
     )
     failed = absent(tmp_path / "main", status="failed", reason=reason)
-    code, comment, _ = compare_cli(tmp_path, failed, champion, sample_file)
+    # without main's model the PR meets absolute bounds instead: none here, to pass on any data
+    challenger = train_on(tmp_path / "pr", sample_file, **NO_BOUNDS)
+    code, comment, _ = compare_cli(tmp_path, failed, challenger, sample_file)
     assert code == 0
     assert "Main's model could not be trained" in comment
     assert "```text\n" + reason + "\n```" in comment
