@@ -59,12 +59,8 @@ DEMO_WORDS_IN_REPORTS = (
     "temperature",
     "promotion",
 )
-# The baked project's own tests cost more than the rest of the loop on one data set (CPU
-# seconds measured on the demo's data: about 85, against about 40 for train, pull request,
-# drift and serving), so they run on two adopted data sets, which between them take both
-# ways of splitting: penguins (no time column; strings, missing values, three classes) and
-# seattle_weather (a date column). OWN_DATA_PROJECT_TESTS=all runs them on every one.
-PROJECT_TESTS_ON = {"penguins", "seattle_weather"}
+# The baked project's own tests run on every adopted data set: whatever data a user brings,
+# the project's CI must be green on its first pull request.
 # --- the data sets themselves: these run now, before any `adopt` exists -----------------------
 
 
@@ -118,7 +114,7 @@ def test_each_data_set_is_read_offline_from_a_file_an_installed_package_ships(
     assert data.source.is_file()
     assert str(data.source) in opened_files  # the table was read from that very file
     assert any(data.source.resolve().is_relative_to(place) for place in installed), data.source
-    assert len(data.frame) > 300 and data.target in data.frame.columns
+    assert len(data.frame) >= 150 and data.target in data.frame.columns
     assert data.licence
 
 
@@ -130,7 +126,8 @@ def test_each_data_set_description_agrees_with_its_table(name):
     named = [*data.key, *data.slices, data.shift.column]
     assert set(named) <= set(frame.columns), named
     assert data.target not in named
-    assert pd.api.types.is_float_dtype(frame[data.shift.column])
+    shifted = frame[data.shift.column]
+    assert pd.api.types.is_numeric_dtype(shifted) and not pd.api.types.is_bool_dtype(shifted)
     assert frame[data.target].notna().all()
     if data.task == REGRESSION:
         assert pd.api.types.is_numeric_dtype(frame[data.target])
@@ -186,17 +183,57 @@ def test_the_request_rows_are_complete_and_json_ready(name):
 def test_the_data_sets_cover_what_users_bring():
     sets = [own_data.load(name) for name in own_data.NAMES]
 
-    assert any(d.task == REGRESSION and d.time_column is None for d in sets)
-    assert any(
-        d.task == CLASSIFICATION
-        and len(d.classes) > 2
-        and d.frame.isna().any().any()
-        and any(pd.api.types.is_object_dtype(d.frame[c]) for c in d.inputs)
-        for d in sets
-    )
-    assert any(d.task == CLASSIFICATION and len(d.classes) == 2 for d in sets)
-    assert any(d.time_column for d in sets)
-    assert any(d.file_format == "parquet" for d in sets)
+    def names(found) -> set[str]:
+        return {d.name for d in sets if found(d)}
+
+    binary = names(lambda d: d.task == CLASSIFICATION and len(d.classes) == 2)
+    assert len(sets) >= 10
+    assert names(lambda d: d.task == REGRESSION)
+    assert binary
+    assert names(lambda d: d.task == CLASSIFICATION and len(d.classes) > 2)
+    assert names(lambda d: d.time_column) and names(lambda d: not d.time_column)
+    assert names(lambda d: len(d.frame) < 500) and names(lambda d: len(d.frame) > 50_000)
+    assert names(lambda d: d.frame[d.inputs].isna().any().any())
+    assert names(lambda d: any(text_values(d.frame[c]) > 100 for c in d.inputs))
+    assert names(lambda d: d.name in binary and minority_share(d.frame[d.target]) < 0.10)
+    assert names(lambda d: d.file_format == "parquet")
+    assert len(names(lambda d: years_of_daily_rows(d) >= 2 and seasonal(d))) >= 2
+
+
+def text_values(column: pd.Series) -> int:
+    """How many values a text column takes (0 for any other column)."""
+    is_text = pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)
+    return column.nunique() if is_text else 0
+
+
+def minority_share(target: pd.Series) -> float:
+    return target.value_counts(normalize=True).min()
+
+
+def years_of_daily_rows(data: DataSet) -> float:
+    """Years the time column spans, if its distinct times are a day or less apart; else 0."""
+    if not data.time_column:
+        return 0.0
+    times = pd.Series(data.frame[data.time_column].drop_duplicates().sort_values())
+    step = times.diff().median()
+    if step > pd.Timedelta(days=1):
+        return 0.0
+    return (times.iloc[-1] - times.iloc[0] + step) / pd.Timedelta(days=365.25)
+
+
+def seasonal(data: DataSet) -> bool:
+    """Some numeric column has a yearly cycle: its monthly means vary and the next year repeats
+    them (correlation of one year's twelve monthly means with the next year's above 0.8)."""
+    frame = data.frame
+    when = frame[data.time_column]
+    for column in frame.select_dtypes("number").columns:
+        monthly = frame.groupby([when.dt.year, when.dt.month])[column].mean().unstack()
+        complete = monthly.dropna()
+        if len(complete) < 2 or complete.iloc[0].std() == 0 or complete.iloc[1].std() == 0:
+            continue
+        if complete.iloc[0].corr(complete.iloc[1]) > 0.8:
+            return True
+    return False
 
 
 # --- no baked module but the demo's names the demo's columns -----------------------------------
@@ -259,7 +296,7 @@ def test_the_demo_column_finder_reads_code_and_strings_but_not_comments(tmp_path
 @pytest.mark.parametrize("name", own_data.NAMES)
 def test_an_adopted_dataset_runs_the_whole_loop(cookies, tmp_path, name):
     """Adopt, validate, train; a pull request against main; drift; the served bento; tests."""
-    data = own_data.load(name)
+    data = own_data.load(name).for_the_loop()  # a big table's newest rows; see own_data.py
     project = bake(cookies)
     git(project, "init", "-q", "-b", "main")
     commit_all(project, "the generated project")
@@ -269,8 +306,22 @@ def test_an_adopted_dataset_runs_the_whole_loop(cookies, tmp_path, name):
     a_pull_request_is_compared_with_main(project, data)
     a_shifted_copy_is_reported_as_drift(project, data, tmp_path)
     the_served_model_answers_as_batch_predict_does(project, data, tmp_path)
-    if name in PROJECT_TESTS_ON or os.environ.get("OWN_DATA_PROJECT_TESTS") == "all":
-        the_projects_own_tests_pass(project)
+    the_projects_own_tests_pass(project)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name", [name for name in own_data.NAMES if own_data.load(name).loop_rows is not None]
+)
+def test_a_data_set_the_loop_samples_is_adopted_whole(cookies, tmp_path, name):
+    """The whole-loop test takes part of the biggest tables; `adopt` takes every row of them."""
+    data = own_data.load(name)
+    assert len(data.for_the_loop().frame) < len(data.frame), data.loop_rows_why
+    project = bake(cookies)
+    git(project, "init", "-q", "-b", "main")
+    commit_all(project, "the generated project")
+
+    adopt(project, data, tmp_path)
 
 
 def adopt(project: Path, data: DataSet, tmp_path: Path) -> None:

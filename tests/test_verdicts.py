@@ -53,3 +53,25 @@ def test_the_real_data_verdicts_run_on_one_data_set_and_write_their_table(tmp_pa
     assert found["baseline"].startswith("the training median")
     assert found["nothing_material"]["of"] == 1
     assert "| diabetes | 442 | mae |" in (results / "real.md").read_text()
+
+
+@pytest.mark.slow
+def test_the_default_model_beats_its_baseline_on_every_real_data_set(tmp_path):
+    """verdicts/baseline_check.py: on the holdout, and on later data where there is a time."""
+    import own_data
+
+    results = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, str(TEMPLATE / "verdicts" / "baseline_check.py")],
+        env={**os.environ, "VERDICTS_RESULTS": str(results)},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    records = json.loads((results / "baseline.json").read_text())
+    losing = [record for record in records if not record["beats_baseline"]]
+    assert done.returncode == 0 and losing == [], done.stdout[-3000:] + done.stderr[-3000:]
+    assert {record["data_set"] for record in records} == set(own_data.NAMES)
+    timed = {name for name in own_data.NAMES if own_data.load(name).time_column}
+    later = {r["data_set"] for r in records if r["scored_on"].startswith("later")}
+    assert later == timed

@@ -188,6 +188,30 @@ def not_allowed(names: list[str] | None = None) -> tuple[str, object] | None:
     return None
 
 
+def require_a_model_better_than_its_baseline(
+    model_dir: Path, records: pd.DataFrame, what: str
+) -> None:
+    """Skip unless the model at `model_dir`, trained on `records`, beats the trivial baseline
+    on their holdout by more than the gate's tolerance: else `what` cannot make it worse."""
+    from {{ cookiecutter.package_name }}.artifacts import load_model
+    from {{ cookiecutter.package_name }}.dataset import split_records
+    from {{ cookiecutter.package_name }}.metrics import HIGHER_IS_BETTER, score
+
+    model = load_model(model_dir)
+    split = split_records(records, CONTRACT)
+    truth = model.truth_of(split.holdout)
+    primary = PARAMS.gate.primary_metric
+    trivial = model.baseline.predict(len(split.holdout))  # fitted on the same training rows
+    found = score(PARAMS.task, truth, model.predict(split.holdout))[primary]
+    baseline = score(PARAMS.task, truth, trivial)[primary]
+    gain = found - baseline if HIGHER_IS_BETTER[primary] else baseline - found
+    if not gain > PARAMS.gate.max_regression * abs(baseline):
+        pytest.skip(
+            f"the model does not beat its baseline on this data ({primary} {found:.4g} against "
+            f"{baseline:.4g} for the baseline), so {what} cannot be told apart from it"
+        )
+
+
 def require(found: object, what: str) -> object:
     """Skip the test when the project's schema has nothing to break this way."""
     if found is None:

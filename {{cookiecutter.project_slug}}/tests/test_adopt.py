@@ -20,10 +20,13 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A project folder with the baked params.yaml, a schema and the demo's training data."""
+    """A project folder with the project's params.yaml, a schema and a CSV as its training
+    data (whatever the project itself adopted: the tests below start from a CSV)."""
     root = tmp_path / "project"
     (root / "data").mkdir(parents=True)
-    shutil.copy(PROJECT / "params.yaml", root / "params.yaml")
+    params = yaml.safe_load((PROJECT / "params.yaml").read_text(encoding="utf-8"))
+    params["data"]["train"] = "data/train.csv"
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
     (root / "schema.yaml").write_text("# the demo's contract\n", encoding="utf-8")
     (root / "data" / "train.csv").write_text("day,quantity\n2024-01-01,3\n", encoding="utf-8")
     return root
@@ -81,7 +84,8 @@ def test_the_params_keep_the_model_seed_incoming_data_and_retrain(project, diabe
     after = yaml.safe_load(text)
     assert text.startswith("# Everything a reviewer may change")
     assert after["model"]["name"] == before["model"]["name"]
-    assert after["model"]["hyperparameters"] == before["model"]["hyperparameters"]
+    kept = before["model"]["hyperparameters"]
+    assert {key: after["model"]["hyperparameters"][key] for key in kept} == kept
     assert after["model"]["target_transform"] == "none"
     assert (after["seed"], after["retrain"]) == (before["seed"], before["retrain"])
     assert after["data"] == {
@@ -184,7 +188,30 @@ def test_a_new_task_keeps_hyperparameters_its_estimator_accepts(project, tmp_pat
     params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
     assert params["task"] == "classification"
     if before["name"] != "linear":  # the tree models take the same settings for both tasks
-        assert params["model"]["hyperparameters"] == before["hyperparameters"]
+        written = params["model"]["hyperparameters"]
+        assert {key: written[key] for key in before["hyperparameters"]} == before["hyperparameters"]
+
+
+def test_gradient_boosting_stops_early_unless_told_otherwise(project, diabetes_csv):
+    params_path = project / "params.yaml"
+    params = yaml.safe_load(params_path.read_text(encoding="utf-8"))
+    params["model"] = dict(name="gradient_boosting", hyperparameters=dict(max_iter=300))
+    params_path.write_text(yaml.safe_dump(params), encoding="utf-8")
+
+    result = adopt(diabetes_csv, project, target="target", check=validate_and_read)
+    written = yaml.safe_load(params_path.read_text(encoding="utf-8"))["model"]
+    assert written["hyperparameters"] == {"max_iter": 300, "early_stopping": True}
+    stops_early = "Model: gradient boosting stops early"
+    assert any(decision.startswith(stops_early) for decision in result.decisions)
+
+    # a reviewer's choice is kept when the project adopts data again
+    params = yaml.safe_load(params_path.read_text(encoding="utf-8"))
+    params["model"]["hyperparameters"]["early_stopping"] = False
+    params_path.write_text(yaml.safe_dump(params), encoding="utf-8")
+    result = adopt(diabetes_csv, project, target="target", check=validate_and_read)
+    written = yaml.safe_load(params_path.read_text(encoding="utf-8"))["model"]
+    assert written["hyperparameters"]["early_stopping"] is False
+    assert not any(decision.startswith("Model:") for decision in result.decisions)
 
 
 def test_a_new_task_drops_hyperparameters_its_estimator_does_not_take(project, tmp_path):

@@ -74,9 +74,12 @@ def _categorical(linear: bool) -> Pipeline:
     if linear:
         steps.append(("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False)))
     else:
-        # Trees need no one-hot; ordinal codes keep them small. Unseen values get their own code.
+        # Trees need no one-hot; ordinal codes keep them small. A value unseen in training is
+        # missing to the trees, which send it down the branch most training rows took: a code
+        # of its own (-1) would sit beside the smallest code and take its branch, and after a
+        # time split every new month (say) would be predicted like the first one.
         steps.append(
-            ("encode", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1))
+            ("encode", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan))
         )
     return Pipeline(steps)
 
