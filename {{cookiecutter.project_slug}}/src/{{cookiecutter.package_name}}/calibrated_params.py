@@ -143,8 +143,20 @@ def replace_section(text: str, key: str, value: dict) -> str:
     )
     while end > start + 1 and (not lines[end - 1].strip() or lines[end - 1].startswith("#")):
         end -= 1  # a comment just above the next key is that key's
-    block = yaml.dump(
-        {key: value}, Dumper=_PlainDumper, sort_keys=False, default_flow_style=None, width=100
+    # flow style for the innermost mappings only (`evidence: {windows: 36, ...}`), never for the
+    # section or its keys, as adopt writes params.yaml
+    entries = [
+        yaml.dump(
+            {name: item},
+            Dumper=_PlainDumper,
+            sort_keys=False,
+            default_flow_style=None if isinstance(item, dict | list) else False,
+            width=98,
+        )
+        for name, item in value.items()
+    ]
+    block = f"{key}:\n" + "".join(
+        "".join(f"  {line}\n" for line in entry.splitlines()) for entry in entries
     )
     note = SECTION_NOTE if key == "drift" and SECTION_NOTE not in text else ""
     return "".join([*lines[:start], note, block, *lines[end:]])

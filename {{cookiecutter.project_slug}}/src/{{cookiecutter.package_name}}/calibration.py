@@ -152,9 +152,7 @@ def ordinary_windows(ids: np.ndarray) -> list[np.ndarray]:
     return [ids == value for value in full]
 
 
-def column_score(
-    method: str, categorical: bool, reference: pd.Series, current: pd.Series
-) -> float:
+def column_score(method: str, categorical: bool, reference: pd.Series, current: pd.Series) -> float:
     """The drift check's statistic for one column (Evidently's definitions; see the tests)."""
     reference, current = reference.dropna(), current.dropna()
     if categorical:
