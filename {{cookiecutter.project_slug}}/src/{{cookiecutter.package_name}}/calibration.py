@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from .contract import Contract
-from .dataset import random_holdout
 from .errors import ProjectError
 from .metrics import HIGHER_IS_BETTER, score
 from .params import CATEGORICAL_DRIFT_METHODS, NUMERIC_DRIFT_METHODS, Params
@@ -344,7 +343,7 @@ def _folds(
 
     With a time column the holdouts are the newest blocks of time, each model fitted on the
     rows before its block (as production models only ever predict later days); without one,
-    seeded random holdouts, each model fitted on the other rows."""
+    a seeded partition of the rows, each part scored by a model fitted on the others."""
     share = params.split.holdout_fraction
     if time_column:
         times = records[time_column]
@@ -357,11 +356,10 @@ def _folds(
             inside = (times >= start) & ((times <= end) if last else (times < end))
             folds.append((records[times < start], records[inside]))
         return folds
-    folds = []
-    for fold in range(DECAY_FOLDS):
-        held = random_holdout(records, share, params.seed + fold)
-        folds.append((records[~held], records[held]))
-    return folds
+    # without time: a seeded partition into DECAY_FOLDS parts, each large enough to hold a
+    # batch of the window's rows and more (a holdout-sized part would be a single window)
+    part = np.random.default_rng(params.seed).permutation(len(records)) % DECAY_FOLDS
+    return [(records[part != fold], records[part == fold]) for fold in range(DECAY_FOLDS)]
 
 
 def _fitted(params: Params, train: pd.DataFrame):
