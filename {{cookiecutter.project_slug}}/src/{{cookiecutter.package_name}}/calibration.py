@@ -74,9 +74,8 @@ class Calibration:
         section["window"] = self.window
         columns = dict(section.get("columns") or {})
         for name, (method, threshold, evidence) in self.thresholds.items():
-            columns[name] = {"method": method, "threshold": threshold} | {
-                "evidence": evidence.as_dict()
-            }
+            evidence = evidence.as_dict()
+            columns[name] = {"method": method, "threshold": threshold, "evidence": evidence}
         section["columns"] = columns
         if self.decay_tolerance is not None:
             tolerance, evidence = self.decay_tolerance
@@ -90,10 +89,6 @@ class Calibration:
         if key == "drift.decay_tolerance" and self.decay_tolerance is not None:
             return self.decay_tolerance[1]
         return self.thresholds[key.removeprefix("drift.columns.").removesuffix(".threshold")][2]
-
-    @property
-    def empty(self) -> bool:
-        return not self.thresholds and self.decay_tolerance is None
 
     def summary(self) -> str:
         """One line: the thresholds and their evidence, for adopt's and retrain's output."""
