@@ -63,7 +63,7 @@ def calibrated(tmp_path_factory, training, windows) -> Path:
     return params_file
 
 
-def tested_columns() -> list[tuple[str, bool]]:
+def columns_under_test() -> list[tuple[str, bool]]:
     return [(n, True) for n in PARAMS.features.categorical] + [
         (n, False) for n in PARAMS.features.numeric
     ]
@@ -75,7 +75,7 @@ def test_the_statistic_computed_here_is_evidentlys(training, windows):
     inside = windows[len(windows) // 2]
     reference, current = training[~inside], training[inside]
     compared = 0
-    for column, categorical in tested_columns():
+    for column, categorical in columns_under_test():
         for method in sorted(DIRECT):
             if method == "wasserstein" and categorical:
                 continue
@@ -97,13 +97,14 @@ def test_thresholds_are_written_with_their_evidence(calibrated, windows):
     params = load_params(calibrated)
     written = yaml.safe_load(calibrated.read_text())["drift"]
     assert written["window"] == WINDOW or written["window"].endswith(" rows")
-    for column, _ in tested_columns():
+    for column, _ in columns_under_test():
         test = params.drift.columns[column]
         assert test.evidence is not None, column
         assert test.evidence.windows == len(windows)
         assert test.evidence.q90 <= test.evidence.max
-        # above everything an ordinary window scored, with room to spare
-        assert test.threshold >= MARGIN * test.evidence.max * 0.999
+        # above everything an ordinary window scored, with room to spare (both numbers are
+        # written to three significant digits: each may be 0.5% off)
+        assert test.threshold >= MARGIN * test.evidence.max * 0.99
         assert written["columns"][column]["evidence"]["max"] == test.evidence.max
     if params.drift.decay_evidence is None:
         pytest.skip("too few labelled holdout windows to calibrate the decay tolerance")
@@ -112,7 +113,7 @@ def test_thresholds_are_written_with_their_evidence(calibrated, windows):
 
 def test_ordinary_windows_score_below_their_calibrated_thresholds(calibrated, training, windows):
     params = load_params(calibrated)
-    for column, categorical in tested_columns():
+    for column, categorical in columns_under_test():
         test = params.drift.columns[column]
         for inside in windows:
             score = column_score(
