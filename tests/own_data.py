@@ -215,7 +215,9 @@ def seattle_weather() -> DataSet:
         task=CLASSIFICATION,
         source=packaged_file("vega_datasets", "_data", "seattle-weather.csv"),
         licence="package MIT (vega_datasets); data NOAA, public domain",
-        shift=Shift("wind"),
+        # wind x1.5 moves it by about 1.1 standard deviations, within what ordinary months of
+        # seasonal weather score against the years (calibrated thresholds let those pass)
+        shift=Shift("wind", factor=2.0),
         tweak=("model.hyperparameters.max_iter", 100),
         time_column="date",
         key=("date",),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -45,12 +46,22 @@ def calm(records: pd.DataFrame) -> pd.DataFrame:
 
 
 def shifted(records: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """Rows from another world: the top quarter of a numeric feature (one whose test is the
-    params' default), or the most common value of a categorical one; and that column."""
-    numeric = [n for n in PARAMS.features.numeric if n not in PARAMS.drift.columns]
-    if numeric:
-        column = numeric[0]
-        return records[records[column] >= records[column].quantile(0.75)], column
+    """Rows from another world, and the column that moved: a numeric feature tested by normed
+    Wasserstein moved by twice its threshold plus one of its standard deviations (a whole shift
+    by k of them scores k; whole numbers stay whole), where the schema allows it; else the rows
+    of the most common value of a categorical feature."""
+    from {{ cookiecutter.package_name }}.validation import validate_frame
+
+    for column in PARAMS.features.numeric:
+        test = PARAMS.drift.test_for(column, categorical=False)
+        if test.method != "wasserstein":
+            continue
+        step = (2 * test.threshold + 1) * float(records[column].std())
+        if pd.api.types.is_integer_dtype(records[column]):
+            step = max(1, math.ceil(step))
+        moved = records.assign(**{column: records[column] + step})
+        if validate_frame(moved, CONTRACT.records, "moved")[1].valid:
+            return moved, column
     column = PARAMS.features.categorical[0]
     return records[records[column] == records[column].mode()[0]], column
 

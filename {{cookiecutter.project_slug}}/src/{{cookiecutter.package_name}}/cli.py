@@ -54,14 +54,18 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _adopt(args: argparse.Namespace) -> int:
     from .adopt import adopt
+    from .calibrated_params import calibrate_adopted
     from .params import load_params
     from .train import TrainResult, train
+
+    calibrated = []  # the calibration's one-line summary, once the check has run
 
     def validate_and_train(project: Path) -> TrainResult:
         # the adopted files must make a project that trains, or adopt restores the old ones
         params = load_params(project / args.params.name)
         with tempfile.TemporaryDirectory() as scratch:
             trained = train(params, Path(scratch) / "model")
+        calibrated.append(calibrate_adopted(project / args.params.name))
         if (project / ".dvc").is_dir():
             from .storage import record
 
@@ -85,6 +89,7 @@ def _adopt(args: argparse.Namespace) -> int:
     trained = result.checked
     metrics = ", ".join(f"{name} {value:.4g}" for name, value in sorted(trained.metrics.items()))
     print(f"Validated and trained once on the holdout: {metrics}.")
+    print(calibrated[0])
     print(_beside_baseline(trained))
     primary = trained.run["params"]["gate"]["primary_metric"]
     if (trained.baseline["skill"].get(primary) or 0) <= 0:
@@ -194,23 +199,31 @@ def _retrain(args: argparse.Namespace) -> int:
     from .retrain import RECORD_FILE, retrain
 
     params = load_params(args.params)
+    current = args.current or params.incoming_location
     data, snapshot_file = params.train_path, params.data.train
     if storage.is_tracked(data):
         # DVC: the new snapshot is pushed and git gets its pointer; if anything fails the data,
         # the pointer and retrain.json are put back as they were
-        kept = [data, storage.pointer_of(data), data.with_name(RECORD_FILE)]
+        kept = [data, storage.pointer_of(data), data.with_name(RECORD_FILE), args.params]
         with storage.restored_on_error(kept):
-            record = retrain(params, args.current or params.incoming_location, drift_dir=args.drift)
+            record = retrain(params, current, drift_dir=args.drift, params_file=args.params)
             version = storage.record(data)
         snapshot_file = storage.pointer_of(snapshot_file)
         print(f"recorded {data.name} in DVC ({version.describe()}) and pushed it")
     else:
-        record = retrain(params, args.current or params.incoming_location, drift_dir=args.drift)
+        record = retrain(params, current, drift_dir=args.drift, params_file=args.params)
+    from .calibrated_params import calibration_markdown
     from .github_actions import write_github_output
 
     # the workflow commits exactly these files to the retraining pull request
     write_github_output("snapshot", str(snapshot_file))
     write_github_output("record", str(params.data.train.with_name("retrain.json")))
+    write_github_output("params", str(args.params))
+    calibration = calibration_markdown(record["calibration"])
+    print(calibration, end="")
+    if args.summary:
+        args.summary.parent.mkdir(parents=True, exist_ok=True)
+        args.summary.write_text(calibration, encoding="utf-8")
     snapshot = record["snapshot"]
     span = f"{snapshot['from']} to {snapshot['to']}; " if "from" in snapshot else ""
     print(
@@ -425,6 +438,9 @@ def _add_monitoring_commands(commands: argparse._SubParsersAction) -> None:
     retrain.add_argument("--current", help="recent labelled data (default: data.incoming)")
     retrain.add_argument("--drift", type=Path, help="drift --out directory, recorded as the reason")
     retrain.add_argument("--params", type=Path, default=Path("params.yaml"))
+    retrain.add_argument(
+        "--summary", type=Path, help="write the recalibrated thresholds (markdown) here"
+    )
     retrain.set_defaults(handler=_retrain)
 
 

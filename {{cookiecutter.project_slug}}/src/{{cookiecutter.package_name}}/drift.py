@@ -261,8 +261,9 @@ def _decide(params: Params, result: dict) -> dict:
 
     Labelled recent data decides by the model's decay alone: a drifted column whose model still
     predicts well is reported, but proposes no retraining. Without labels (or without a model)
-    distribution drift is all there is to go on, with thresholds set above what ordinary months
-    of other years score (see docs/verdicts.md in the template).
+    distribution drift is all there is to go on, with thresholds set above what ordinary windows
+    of the project's own history score (calibration.py; the demo's, above ordinary months of
+    other years: docs/verdicts.md in the template).
     """
     columns = result["columns"]
     drifted = [name for name, column in columns.items() if column["drifted"]]

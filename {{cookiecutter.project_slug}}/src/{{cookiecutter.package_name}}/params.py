@@ -126,21 +126,35 @@ CATEGORICAL_DRIFT_METHODS = {
 }
 
 
+class Evidence(Section):
+    """What ordinary windows of the training data scored, written by the calibration."""
+
+    windows: int = Field(ge=1)
+    max: float
+    q90: float
+
+
 class DriftTest(Section):
     method: str
     threshold: float = Field(gt=0)
+    evidence: Evidence | None = None  # set by `adopt` and `retrain` (calibration.py)
 
 
 class DriftParams(Section):
     """When `drift` reports drift: column tests, the share of drifted columns, performance decay."""
 
     share: float = Field(gt=0, le=1)
+    # what the check will see, which calibration scores past windows of: month, week, N days
+    # (with split.time_column: calibration says so otherwise), or N rows (a batch); none: a
+    # month with a time column, else a batch the size of the holdout
+    window: str | None = Field(default=None, pattern=r"^(month|week|[1-9]\d* (days|rows))$")
     numeric: DriftTest
     categorical: DriftTest
     columns: dict[str, DriftTest]  # per-column overrides of the test by type
     decay_metric: str
     # relative: 0.5 reports decay when the metric is 50% worse than at training time
     decay_tolerance: float = Field(ge=0)
+    decay_evidence: Evidence | None = None  # how much the metric moved between ordinary windows
     # one month of labels measures decay roughly: with drifted data, retrain unless the
     # bootstrap is this sure (one-sided) that the decay is within the tolerance
     decay_confidence: float = Field(default=0.9, gt=0.5, lt=1)

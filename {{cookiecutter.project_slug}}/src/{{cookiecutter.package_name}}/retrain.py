@@ -20,11 +20,17 @@ from .validation import validate_frame
 RECORD_FILE = "retrain.json"
 
 
-def retrain(params: Params, current: str | Path, drift_dir: Path | None = None) -> dict:
-    """Replace data.train with the new snapshot and record why in retrain.json beside it.
+def retrain(
+    params: Params,
+    current: str | Path,
+    drift_dir: Path | None = None,
+    params_file: Path | None = None,
+) -> dict:
+    """Replace data.train with the new snapshot and record why in retrain.json beside it;
+    given `params_file`, recalibrate its drift thresholds on the snapshot (calibration.py).
 
-    Both files are written through a temporary file and a rename; on any error (no labelled
-    recent data, an invalid snapshot) neither is touched.
+    The files are written through temporary files and renames; on any error (no labelled
+    recent data, an invalid snapshot) none is touched.
     """
     contract = Contract.load(params)
     previous = load_records(params.train_path, contract)
@@ -41,6 +47,7 @@ def retrain(params: Params, current: str | Path, drift_dir: Path | None = None) 
     snapshot, report = validate_frame(snapshot, contract.records, "the new training snapshot")
     if not report.valid:
         raise InvalidData(report)
+    staged_params, calibration = _recalibrated(params, params_file, snapshot)
     target = params.train_path
     staged_data = write_table(snapshot, target.with_name(f".next.{target.name}"))
     staged_record = target.with_name(f".next.{RECORD_FILE}")
@@ -53,11 +60,30 @@ def retrain(params: Params, current: str | Path, drift_dir: Path | None = None) 
         "snapshot": _span(snapshot, time_column, str(params.data.train), sha256_of(staged_data))
         | counts,
     }
+    record["calibration"] = calibration
     write_json(staged_record, record)
-    # both files are complete before either replaces its predecessor
+    # every file is complete before any replaces its predecessor
     staged_data.replace(target)
     staged_record.replace(target.with_name(RECORD_FILE))
+    if staged_params is not None:
+        staged_params.replace(params_file)
     return record
+
+
+def _recalibrated(
+    params: Params, params_file: Path | None, snapshot: pd.DataFrame
+) -> tuple[Path | None, dict]:
+    """The staged params.yaml with thresholds recalibrated on the snapshot, and what changed;
+    None when there is nothing to recalibrate (no file, or no threshold carries evidence)."""
+    from .calibrated_params import recalibrate, staged_params
+    from .calibration import recalibrated
+
+    columns, decay = recalibrated(params)
+    if params_file is None or not (columns or decay):
+        return None, {"kept": "no threshold carries calibration evidence: all set by hand"}
+    text = Path(params_file).read_text(encoding="utf-8")
+    recalibration = recalibrate(params, text, snapshot, everything=False)
+    return staged_params(Path(params_file), recalibration.text), recalibration.as_record()
 
 
 def combine(
