@@ -93,6 +93,7 @@ def test_the_params_keep_the_model_seed_incoming_data_and_retrain(project, diabe
     assert len(after["features"]["numeric"]) == 10
     assert after["gate"]["primary_metric"] == "mae"
     assert list(after) == [
+        "description",
         "task",
         "target",
         "data",

@@ -57,18 +57,21 @@ def _adopt(args: argparse.Namespace) -> int:
     from .params import load_params
     from .train import train
 
-    def validate_and_train(project: Path) -> dict[str, float]:
+    def validate_and_train(project: Path) -> tuple[dict[str, float], str | None]:
         # the adopted files must make a project that trains, or adopt restores the old ones
         params = load_params(project / args.params.name)
         with tempfile.TemporaryDirectory() as scratch:
             metrics = train(params, Path(scratch) / "model").metrics
+        from .trivial import doubt_about
+
+        doubt = doubt_about(params, metrics)
         if (project / ".dvc").is_dir():
             from .storage import record
 
             # a DVC project keeps the data out of git: track and push it, or adopt undoes all
             version = record(params.train_path)
             print(f"tracked {params.data.train} with DVC ({version.md5[:12]}), pushed")
-        return metrics
+        return metrics, doubt
 
     result = adopt(
         args.path,
@@ -79,12 +82,21 @@ def _adopt(args: argparse.Namespace) -> int:
         key=args.key,
         slices=args.slices,
         group_by=args.group_by,
+        description=args.description,
+        drop_missing_target=args.drop_missing_target,
         check=validate_and_train,
     )
     print("\n".join(f"- {decision}" for decision in result.decisions))
-    metrics = ", ".join(f"{name} {value:.4g}" for name, value in sorted(result.checked.items()))
-    print(f"Validated and trained once on the holdout: {metrics}.")
-    print("Next: commit schema.yaml, params.yaml and the data on a branch and open a pull request.")
+    metrics, doubt = result.checked
+    shown = ", ".join(f"{name} {value:.4g}" for name, value in sorted(metrics.items()))
+    print(f"Validated and trained once on the holdout: {shown}.")
+    if doubt:
+        print(f"Not ready for a pull request: {doubt}")
+        return 0
+    print(
+        "Next: commit what adopt wrote (schema.yaml, params.yaml, the data, README.md, "
+        "pyproject.toml, .github/smoke/predict.json) on a branch and open a pull request."
+    )
     return 0
 
 
@@ -277,10 +289,25 @@ def _github_repo(text: str) -> str:
     return text
 
 
+def project_description(params: Path = Path("params.yaml")) -> str:
+    """The project's own line (`description` in params.yaml, which `adopt` writes), or ''."""
+    import yaml  # light, unlike pandas or pandera: `--help` stays quick
+
+    try:
+        found = yaml.safe_load(params.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return ""
+    described = found.get("description") if isinstance(found, dict) else None
+    return described.strip() if isinstance(described, str) else ""
+
+
 def build_parser() -> argparse.ArgumentParser:
+    stages = "data, training, pull-request comparison, serving, drift checks"
+    described = project_description()
     parser = argparse.ArgumentParser(
         prog="{{ cookiecutter.project_slug }}",
-        description="Demand model: data, training, pull-request comparison, serving, drift checks.",
+        description=f"{described}\n\nCommands: {stages}." if described else f"Commands: {stages}.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_model_commands(commands)
@@ -311,6 +338,14 @@ def _add_model_commands(commands: argparse._SubParsersAction) -> None:
     adopt.add_argument("--slices", nargs="+", metavar="COLUMN", help="report metrics per value")
     adopt.add_argument(
         "--group-by", nargs="+", default=[], metavar="COLUMN", help="rows held out together"
+    )
+    adopt.add_argument(
+        "--description", help="one line on what the model is for (default: said from the data)"
+    )
+    adopt.add_argument(
+        "--drop-missing-target",
+        action="store_true",
+        help="leave out the rows whose target is empty (counted in the summary)",
     )
     adopt.add_argument("--params", type=Path, default=Path("params.yaml"))
     adopt.set_defaults(handler=_adopt)

@@ -35,12 +35,13 @@ def evaluate(model_dir: str | Path, data: str | Path) -> Evaluation:
 def format_table(evaluation: Evaluation) -> str:
     """A plain-text table for the terminal: overall first, then one line per slice."""
     names = list(evaluation.overall)
-    header = f"{'slice':<24}{'rows':>8}" + "".join(f"{name:>11}" for name in names)
+    # each column as wide as its name and a two-space gap: names never run together
+    widths = {name: max(11, len(name) + 2) for name in names}
+    header = f"{'slice':<24}{'rows':>8}" + "".join(f"{name:>{widths[name]}}" for name in names)
     lines = [header, "-" * len(header)]
     rows = [{"slice": "overall", "value": "", "rows": evaluation.rows, **evaluation.overall}]
     for row in rows + evaluation.slices:
         label = row["slice"] if not row["value"] else f"{row['slice']}={row['value']}"
-        lines.append(
-            f"{label:<24}{row['rows']:>8}" + "".join(f"{row[name]:>11.4f}" for name in names)
-        )
+        values = "".join(f"{row[name]:>{widths[name]}.4f}" for name in names)
+        lines.append(f"{label:<24}{row['rows']:>8}{values}")
     return "\n".join(lines)
