@@ -37,11 +37,11 @@ def format_table(evaluation: Evaluation) -> str:
     names = list(evaluation.overall)
     # each column as wide as its name and a two-space gap: names never run together
     widths = {name: max(11, len(name) + 2) for name in names}
-    header = f"{'slice':<24}{'rows':>8}" + "".join(f"{name:>{widths[name]}}" for name in names)
+    header = f"{'slice':<24}{'rows':>8}" + "".join(name.rjust(widths[name]) for name in names)
     lines = [header, "-" * len(header)]
     rows = [{"slice": "overall", "value": "", "rows": evaluation.rows, **evaluation.overall}]
     for row in rows + evaluation.slices:
         label = row["slice"] if not row["value"] else f"{row['slice']}={row['value']}"
-        values = "".join(f"{row[name]:>{widths[name]}.4f}" for name in names)
+        values = "".join(f"{row[name]:.4f}".rjust(widths[name]) for name in names)
         lines.append(f"{label:<24}{row['rows']:>8}{values}")
     return "\n".join(lines)
