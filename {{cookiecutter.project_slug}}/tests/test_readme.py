@@ -6,10 +6,19 @@ import json
 import subprocess
 
 import pandera.pandas as pa
+import pytest
+import yaml
 
-from {{ cookiecutter.package_name }}.readme import BEGIN, END, request_example, rewrite, sections
+from {{ cookiecutter.package_name }}.readme import (
+    BEGIN,
+    END,
+    data_section,
+    request_example,
+    rewrite,
+    sections,
+)
 
-from conftest import PROJECT
+from conftest import CONTRACT, PROJECT
 
 README = f"""# A project
 
@@ -84,3 +93,14 @@ def test_the_projects_readme_has_every_section_adopt_writes():
     text = (PROJECT / "README.md").read_text(encoding="utf-8")
     for name in ("description", "data", "request"):
         assert BEGIN.format(name=name) in text and END.format(name=name) in text
+
+
+@pytest.mark.demo_only
+def test_the_demos_data_section_is_what_adopt_would_write_for_its_contract():
+    # so the demo's hand-written section and the renderer cannot tell two stories
+    text = (PROJECT / "README.md").read_text(encoding="utf-8")
+    written = text.split(BEGIN.format(name="data"))[1].split(END.format(name="data"))[0]
+    params = yaml.safe_load((PROJECT / "params.yaml").read_text(encoding="utf-8"))
+    rendered = data_section(params, CONTRACT.schema, data_file="data/train.csv", source="demo")
+    table = rendered[rendered.index("| column |") :]
+    assert table.strip() == written[written.index("| column |") :].strip()
