@@ -156,3 +156,13 @@ def test_a_long_list_of_classes_is_cut_in_the_message(project, tmp_path):
     assert "classes with a single row" in error
     assert " more;" in error  # ten names, then how many more
     assert len(error) < 800, error
+
+
+def test_a_target_of_such_numbers_is_a_regression_not_a_list_of_classes(project, table, tmp_path):
+    source = tmp_path / "cars.csv"
+    with_separators(table, "Weight_in_lbs").to_csv(source, index=False)
+
+    done = run_cli(project, PACKAGE, "adopt", str(source), "--target", "Weight_in_lbs")
+
+    assert "'Weight_in_lbs' holds numbers written with thousands separators" in done.stdout
+    assert "Task: regression of 'Weight_in_lbs'" in done.stdout
