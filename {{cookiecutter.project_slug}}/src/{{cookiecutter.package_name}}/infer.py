@@ -10,10 +10,12 @@ The rules (their numbers are the constants below):
 - Columns that are not features: the target, the time column, key and group_by columns, constant
   columns, identifiers (a distinct value per row: strings, or whole numbers that are dense like
   row numbers or that stay distinct over many rows), free text (mostly distinct strings with a
-  median length above 30 characters) and leakage suspects (a copy of the target, or a one-to-one
+  median length above 30 characters), nearly unique short text (more than 20 values, more than
+  half of them distinct: names) and leakage suspects (a copy of the target, or a one-to-one
   recoding of it).
-- Categorical features: strings (any cardinality: the encoder handles many values), booleans, and
-  whole-number columns with at most 20 distinct values and at most one per 20 rows (codes).
+- Categorical features: strings short of nearly unique (the encoder handles many values),
+  booleans, and whole-number columns with at most 20 distinct values and at most one per 20 rows
+  (codes).
   Datetime features: datetime columns and text columns of which at least 95% of the non-empty
   values parse as ISO dates. Numeric features: every other number.
 - The schema is the contract the service and validation enforce, widened from the data so that
