@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -97,6 +98,7 @@ def test_the_params_keep_the_model_seed_incoming_data_and_retrain(project, diabe
     assert len(after["features"]["numeric"]) == 10
     assert after["gate"]["primary_metric"] == "mae"
     assert list(after) == [
+        "description",
         "task",
         "target",
         "data",
@@ -274,4 +276,46 @@ def test_adopt_says_plainly_whether_the_model_beats_its_baseline(project, tmp_pa
     assert main(["adopt", str(noise), "--target", "target", "--params", params]) == 0
     said = capsys.readouterr().out
     assert "The model does NOT beat its baseline" in said
-    assert "open a pull request." not in said and "would fail its gate" in said
+    assert "open a pull request." not in said and "Not ready for a pull request:" in said
+
+
+@pytest.fixture
+def whole_project(project: Path) -> Path:
+    """The project with the repository files adopt also rewrites: README, pyproject, smoke."""
+    for name in ("README.md", "pyproject.toml", ".github/smoke/predict.json"):
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(PROJECT / name, project / name)
+    return project
+
+
+def test_the_readme_pyproject_and_smoke_request_describe_the_new_data(whole_project, tmp_path):
+    frame = datasets.load_wine(as_frame=True).frame
+    frame.to_csv(tmp_path / "wine.csv", index=False)
+
+    result = adopt(tmp_path / "wine.csv", whole_project, target="target", check=validate_and_read)
+
+    params = yaml.safe_load((whole_project / "params.yaml").read_text(encoding="utf-8"))
+    assert params["description"].startswith("Predicts target (classification) from 13 columns")
+    readme = (whole_project / "README.md").read_text(encoding="utf-8")
+    assert params["description"] in readme and "| `proline` | feature (numeric) |" in readme
+    assert "demo only" not in readme
+    pyproject = (whole_project / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'description = "{params["description"]}"' in pyproject
+    rows = json.loads((whole_project / ".github/smoke/predict.json").read_text())["rows"]
+    assert len(rows) == 2 and set(rows[0]) == set(frame.columns) - {"target"}
+    assert whole_project / "README.md" in result.written
+
+
+def test_a_failing_check_leaves_the_readme_pyproject_and_smoke_request_as_they_were(
+    whole_project, diabetes_csv
+):
+    before = snapshot(whole_project)
+    with pytest.raises(RuntimeError):
+        adopt(diabetes_csv, whole_project, target="target", check=failing_check)
+    assert snapshot(whole_project) == before
+
+
+def test_a_given_description_is_the_projects_line(whole_project, diabetes_csv):
+    line = "Predicts how a disease progresses within a year."
+    adopt(diabetes_csv, whole_project, target="target", description=line, check=validate_and_read)
+    assert line in (whole_project / "README.md").read_text(encoding="utf-8")

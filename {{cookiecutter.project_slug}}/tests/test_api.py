@@ -144,3 +144,18 @@ def test_three_classes_answer_with_three_probabilities():
     [answer] = predictions("classification", matrix, ["low", "mid", "high"])
     assert answer.label == "high"
     assert answer.probabilities == dict(low=0.2, mid=0.3, high=0.5)
+
+
+@pytest.mark.parametrize("value", [1972, "1972", 1972.0, "31/01/2024", True])
+def test_a_date_is_refused_unless_it_is_iso_text(value):
+    # pydantic alone reads 1972 and "1972" as 1972 seconds after 1970: a silently wrong date
+    model = row_model(pa.DataFrameSchema({"opened": pa.Column("datetime64[ns]")}))
+    with pytest.raises(ValidationError, match="a date must be ISO text"):
+        model.model_validate({"opened": value})
+
+
+@pytest.mark.parametrize("value", ["1972-01-01", "2024-01-31T08:00:00", "2024-01-31T08:00:00Z"])
+def test_an_iso_date_or_datetime_is_read_as_written(value):
+    model = row_model(pa.DataFrameSchema({"opened": pa.Column("datetime64[ns]")}))
+    opened = model.model_validate({"opened": value}).opened
+    assert opened.isoformat().startswith(value.rstrip("Z")[:10])

@@ -55,6 +55,16 @@ def test_the_whole_local_loop_runs_from_the_command_line(tmp_path, params_file, 
     assert json.loads(scores.read_text())["rows"] == len(read_table(sample_file))
 
 
+def test_the_evaluate_table_header_keeps_every_metric_name_apart(tmp_path, params_file, capsys):
+    model = tmp_path / "model"
+    assert main(["train", "--out", str(model), "--params", str(params_file)]) == 0
+    metrics = json.loads((model / "metrics.json").read_text())
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(model), "--params", str(params_file)]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split()
+    assert header[:2] == ["slice", "rows"] and sorted(header[2:]) == sorted(metrics)
+
+
 def test_invalid_data_exits_1_with_the_report(tmp_path, records, params_file, capsys):
     column, value = require(not_allowed(), "feature with allowed values")
     bad = tmp_path / "bad.csv"

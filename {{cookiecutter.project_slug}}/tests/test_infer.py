@@ -207,27 +207,60 @@ def test_slices_are_up_to_two_small_categorical_features_unless_given():
 # --- the schema is widened, so that new data is not an error for being new ---------------------
 
 
-def test_new_values_outside_the_seen_range_and_unseen_categories_pass():
+def test_new_values_near_the_seen_ones_pass():
     frame = shop()
     inference = infer_contract(frame, "quantity")
     new = frame.head(3).assign(
-        branch="west",  # a new branch
-        weekday=9,  # an unseen code
-        cost=1000.0,  # far above the maximum seen
-        outdoor_temp=-40.0,  # far below the minimum seen
-        sold_on="2031-05-05",  # after the last day seen
+        cost=15.0,  # above the maximum seen (9), within twice the range above it
+        outdoor_temp=-40.0,  # below the minimum seen
+        sold_on="2031-05-05",  # after the last day seen: dates have no bounds
         quantity=0.0,
     )
     validated(inference.schema, new)
 
 
-def test_numbers_keep_only_a_floor_of_zero_when_zero_looks_like_their_floor():
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("cost", 1000.0),  # far above twice the range above the maximum
+        ("cost", -1.0),  # a column never negative in the data has 0 as its floor
+        ("outdoor_temp", 900.0),
+        ("branch", "west"),  # three branches, each seen about 80 times: a closed set
+        ("weekday", 9),  # a code of seven values
+    ],
+)
+def test_values_the_data_makes_impossible_are_refused(column, value):
+    inference = infer_contract(shop(), "quantity")
+    bad = shop().head(3).astype({column: object})
+    bad.loc[1, column] = value
+    with pytest.raises(pa.errors.SchemaErrors) as raised:
+        validated(inference.schema, bad)
+    assert set(raised.value.failure_cases["column"]) == {column}
+
+
+def test_a_large_set_of_categories_stays_open_to_unseen_values():
+    frame = shop(rows=300).assign(shelf=[f"shelf {i % 40}" for i in range(300)])
+    inference = infer_contract(frame, "quantity")
+    assert "shelf" in inference.params["features"]["categorical"]
+    assert column_yaml(inference, "shelf") == {"dtype": "str"}
+    validated(inference.schema, frame.head(3).assign(shelf="a new shelf"))
+
+
+def test_numeric_ranges_are_the_seen_range_widened_by_twice_its_width_and_rounded_outward():
+    frame = shop()
+    inference = infer_contract(frame, "quantity")
+    temp = frame["outdoor_temp"]
+    width = temp.max() - temp.min()
+    bounds = column_yaml(inference, "outdoor_temp")["in_range"]
+    assert temp.min() - 2 * width >= bounds["min_value"] > temp.min() - 2.01 * width
+    assert temp.max() + 2 * width <= bounds["max_value"] < temp.max() + 2.01 * width
+
+
+def test_a_numeric_feature_never_negative_has_zero_as_its_floor():
     inference = infer_contract(shop(), "quantity")
     cost = column_yaml(inference, "cost")
-    assert cost == {"dtype": "float64", "nullable": True, "greater_than_or_equal_to": 0}
-    assert set(column_yaml(inference, "outdoor_temp")) == {"dtype"}  # negative values: no bounds
-    with pytest.raises(pa.errors.SchemaErrors):
-        validated(inference.schema, shop().head(3).assign(cost=-1.0))
+    assert cost["in_range"]["min_value"] == 0
+    assert column_yaml(inference, "outdoor_temp")["in_range"]["min_value"] < 0
 
 
 def test_missing_values_make_a_column_nullable_and_booleans_stay_booleans():
@@ -236,7 +269,7 @@ def test_missing_values_make_a_column_nullable_and_booleans_stay_booleans():
     frame.loc[::5, "on_offer"] = None
     inference = infer_contract(frame, "quantity")
     assert column_yaml(inference, "on_offer") == {"dtype": "boolean", "nullable": True}
-    assert column_yaml(inference, "branch") == {"dtype": "str"}
+    assert column_yaml(inference, "branch") == {"dtype": "str", "isin": ["east", "north", "south"]}
     assert "on_offer" in inference.params["features"]["categorical"]
     validated(inference.schema, frame)
 
@@ -257,7 +290,7 @@ def test_time_zones_categories_and_nullable_integers_survive_the_yaml_round_trip
     inference = infer_contract(frame, "y")
     assert column_yaml(inference, "utc")["dtype"] == "datetime64[ns, UTC]"
     assert column_yaml(inference, "offsets")["dtype"] == "datetime64[ns, UTC]"
-    assert column_yaml(inference, "shelf") == {"dtype": "str"}
+    assert column_yaml(inference, "shelf") == {"dtype": "str", "isin": ["bottom", "middle", "top"]}
     assert column_yaml(inference, "stock")["dtype"] == "Int64"
     assert inference.params["features"]["datetime"] == ["utc", "offsets"]
     validated(inference.schema, frame)
@@ -304,7 +337,7 @@ def test_drift_defaults_match_the_params_shape():
         (
             shop().assign(label=["rare", *["common", "usual"] * 119, "usual"]),
             {"target": "label"},
-            r"classes \['rare'\] have a single row",
+            r"classes with a single row \(1\): rare;",
         ),
         (shop(), {"target": "quantity", "time_column": "when"}, "time column 'when' not found"),
         (shop(), {"target": "quantity", "key": ["id"]}, "key column 'id' not found"),
@@ -316,7 +349,7 @@ def test_drift_defaults_match_the_params_shape():
         (
             shop().assign(quantity=lambda f: f["quantity"].where(f.index > 0)),
             {"target": "quantity"},
-            "empty in 1 rows",
+            "empty in 1 of 240 rows: fill them, or pass --drop-missing-target",
         ),
     ],
 )

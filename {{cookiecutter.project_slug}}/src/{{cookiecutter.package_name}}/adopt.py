@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
+from . import doubts, readme, smoke
 from .errors import ProjectError
 from .infer import Inference, infer_contract
 from .params import read_mapping
@@ -32,7 +36,8 @@ PARAMS_HEADER = """\
 SECTION_COMMENTS = {
     "task": "regression, or classification (binary or multiclass, from the target's classes)",
     "data": "paths relative to this file; incoming: recent production data (folder, file or URL)",
-    "features": "categorical: unseen values allowed; datetime: expanded to year, month, weekday",
+    "description": "what the model is for, in one line: --help, the OpenAPI document, the README",
+    "features": "categorical: see schema.yaml for allowed values; datetime: year, month, weekday",
     "key": "identifies a row: duplicates are invalid; retrain keeps the newest",
     "slices": "metrics are also reported for each value of these columns",
     "model": "target_transform: none | log1p (fit on log(1 + target), predict back); "
@@ -62,26 +67,36 @@ def adopt(
     key: Sequence[str] = (),
     slices: Sequence[str] | None = None,
     group_by: Sequence[str] = (),
+    description: str | None = None,
+    drop_missing_target: bool = False,
     check: Callable[[Path], object],
 ) -> AdoptResult:
     """Make `source` (CSV or Parquet) the data of `project`, then call `check(project)`.
 
-    Writes schema.yaml, params.yaml and data/train.<csv|parquet> in `project`. All or nothing:
-    when inference, a write or `check` raises, every one of those files is back to its previous
-    bytes (or absent, if it was), and the exception propagates unchanged.
+    Writes schema.yaml, params.yaml and data/train.<csv|parquet> in `project`, and makes the
+    rest of the repository describe the new data: the README's generated sections, the
+    description in pyproject.toml and the release's smoke request (.github/smoke/predict.json).
+    All or nothing: when inference, a write or `check` raises, every one of those files is back
+    to its previous bytes (or absent, if it was), and the exception propagates unchanged.
     """
     source, project = Path(source), Path(project)
     frame = read_table(source)
+    doubts.check_header(source)
+    frame, repaired = doubts.parse_grouped_numbers(frame)
+    frame, dropped = _without_missing_target(frame, target, drop_missing_target)
     inference = infer_contract(frame, target, task, time_column, key, slices, group_by)
     params_path = project / PARAMS_FILE
     existing = _read_params(params_path)
     data_file = f"data/train.{table_format(source)}"
-    decisions = [*inference.decisions, *_notes(existing, inference, project, data_file)]
+    decisions = [*repaired, *dropped, *inference.decisions]
+    decisions += _notes(existing, inference, project, data_file)
     params = _merged_params(existing, inference, data_file)
+    params = {"description": description or _describe(inference, source)} | params
     texts = {
         project / SCHEMA_FILE: SCHEMA_HEADER.format(source=source.name) + inference.schema_yaml,
         params_path: _render_params(params, source.name),
     }
+    texts |= _repository_texts(project, params, inference, frame, data_file, source, decisions)
     written = [*texts, project / data_file]
     with _restored_on_failure(written):
         for path, text in texts.items():
@@ -89,6 +104,71 @@ def adopt(
         write_table_atomically(frame, project / data_file)
         checked = check(project)
     return AdoptResult(decisions=decisions, written=written, checked=checked)
+
+
+def _without_missing_target(
+    frame: pd.DataFrame, target: str, drop: bool
+) -> tuple[pd.DataFrame, list[str]]:
+    """With --drop-missing-target, the rows whose target is empty are left out, and counted."""
+    if not drop or target not in frame.columns:
+        return frame, []
+    missing = frame[target].isna()
+    if not missing.any():
+        return frame, [f"No row lacks {target!r}: --drop-missing-target dropped nothing."]
+    kept = frame.loc[~missing].reset_index(drop=True)
+    return kept, [
+        f"Dropped {int(missing.sum())} of {len(frame)} rows without {target!r} "
+        f"(--drop-missing-target): {len(kept)} rows are adopted."
+    ]
+
+
+def _describe(inference: Inference, source: Path) -> str:
+    """The project's line when the user gives none: what is predicted, from what."""
+    params = inference.params
+    used = sum(len(names) for names in params["features"].values())
+    return (
+        f"Predicts {params['target']} ({params['task']}) from {used} columns of {source.name}; "
+        "every model change is a reviewed pull request."
+    )
+
+
+def _repository_texts(
+    project: Path,
+    params: dict,
+    inference: Inference,
+    frame: pd.DataFrame,
+    data_file: str,
+    source: Path,
+    decisions: list[str],
+) -> dict[Path, str]:
+    """The README, pyproject.toml and smoke request of `project`, rewritten for the new data."""
+    features = [name for names in params["features"].values() for name in names]
+    rows = smoke.request_rows(frame, inference.schema, features, params["target"], params["task"])
+    texts = {}
+    if rows and (project / ".github").is_dir():
+        texts[project / smoke.SMOKE_FILE] = smoke.smoke_json(rows)
+    readme_path = project / "README.md"
+    if readme_path.is_file():
+        sections = readme.sections(
+            params, inference.schema, rows, data_file=data_file, source=source.name
+        )
+        text, missing = readme.rewrite(readme_path.read_text(encoding="utf-8"), sections)
+        texts[readme_path] = text
+        if missing:
+            decisions.append(
+                f"README.md has no generated section {', '.join(missing)} (marker comments "
+                "removed?): those parts were not rewritten."
+            )
+    pyproject = project / "pyproject.toml"
+    if pyproject.is_file():
+        texts[pyproject] = _with_description(pyproject.read_text(encoding="utf-8"), params)
+    return texts
+
+
+def _with_description(pyproject: str, params: dict) -> str:
+    """pyproject.toml with [project]'s description line replaced by the project's own."""
+    line = "description = " + json.dumps(params["description"], ensure_ascii=False)
+    return re.sub(r"(?m)^description = .*$", lambda _: line, pyproject, count=1)
 
 
 def _read_params(path: Path) -> dict:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandera.pandas as pa
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 # The model's name in the BentoML store. A built bento maps this name (as a model alias) to
 # the exact version it was built with; outside a bento it means the newest saved version.
@@ -36,6 +37,22 @@ TYPES = (
 )
 
 
+# A date arrives as ISO text. Pydantic alone would read a bare number (1972, or "1972") as
+# seconds since 1970: a silently wrong date, so anything but ISO text is refused.
+ISO_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date_text(value: object) -> object:
+    if isinstance(value, datetime.date) or (isinstance(value, str) and ISO_DATE.match(value)):
+        return value
+    raise ValueError(
+        f"a date must be ISO text such as 2024-01-31 or 2024-01-31T08:00:00, not {value!r}"
+    )
+
+
+IsoDateTime = Annotated[datetime.datetime, BeforeValidator(_iso_date_text)]
+
+
 def row_model(schema: pa.DataFrameSchema) -> type[BaseModel]:
     """A pydantic model of one row, with the dtype, allowed values and ranges of `schema`.
 
@@ -60,7 +77,7 @@ def row_model(schema: pa.DataFrameSchema) -> type[BaseModel]:
 def _json_type(name: str, dtype: str) -> Any:
     for prefix, kind in TYPES:
         if dtype.lower().startswith(prefix):
-            return kind
+            return IsoDateTime if kind is datetime.datetime else kind
     raise TypeError(f"{name}: no JSON type for dtype {dtype}")
 
 

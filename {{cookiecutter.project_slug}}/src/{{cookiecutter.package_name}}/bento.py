@@ -63,6 +63,8 @@ def build_bento(
     try:
         bento = bentoml.bentos.build(
             **options,
+            # the OpenAPI document's description: the project's own line, not BentoML's default
+            description=model.run["params"].get("description") or None,
             labels=labels,
             python=python,
             docker=docker,

@@ -60,19 +60,22 @@ def _adopt(args: argparse.Namespace) -> int:
 
     calibrated = []  # the calibration's one-line summary, once the check has run
 
-    def validate_and_train(project: Path) -> TrainResult:
+    def validate_and_train(project: Path) -> tuple[TrainResult, str | None]:
         # the adopted files must make a project that trains, or adopt restores the old ones
         params = load_params(project / args.params.name)
         with tempfile.TemporaryDirectory() as scratch:
             trained = train(params, Path(scratch) / "model")
         calibrated.append(calibrate_adopted(project / args.params.name))
+        from .trivial import doubt_about
+
+        doubt = doubt_about(params, trained)
         if (project / ".dvc").is_dir():
             from .storage import record
 
             # a DVC project keeps the data out of git: track and push it, or adopt undoes all
             version = record(params.train_path)
             print(f"tracked {params.data.train} with DVC ({version.md5[:12]}), pushed")
-        return trained
+        return trained, doubt
 
     result = adopt(
         args.path,
@@ -83,22 +86,23 @@ def _adopt(args: argparse.Namespace) -> int:
         key=args.key,
         slices=args.slices,
         group_by=args.group_by,
+        description=args.description,
+        drop_missing_target=args.drop_missing_target,
         check=validate_and_train,
     )
     print("\n".join(f"- {decision}" for decision in result.decisions))
-    trained = result.checked
-    metrics = ", ".join(f"{name} {value:.4g}" for name, value in sorted(trained.metrics.items()))
-    print(f"Validated and trained once on the holdout: {metrics}.")
+    trained, doubt = result.checked
+    shown = ", ".join(f"{name} {value:.4g}" for name, value in sorted(trained.metrics.items()))
+    print(f"Validated and trained once on the holdout: {shown}.")
     print(calibrated[0])
     print(_beside_baseline(trained))
-    primary = trained.run["params"]["gate"]["primary_metric"]
-    if (trained.baseline["skill"].get(primary) or 0) <= 0:
-        print(
-            "Next: change what the sentence above suggests and run `train` again; a pull "
-            "request now would fail its gate, which asks the model to beat the baseline."
-        )
+    if doubt:
+        print(f"Not ready for a pull request: {doubt}")
         return 0
-    print("Next: commit schema.yaml, params.yaml and the data on a branch and open a pull request.")
+    print(
+        "Next: commit what adopt wrote (schema.yaml, params.yaml, the data, README.md, "
+        "pyproject.toml, .github/smoke/predict.json) on a branch and open a pull request."
+    )
     return 0
 
 
@@ -308,10 +312,25 @@ def _github_repo(text: str) -> str:
     return text
 
 
+def project_description(params: Path = Path("params.yaml")) -> str:
+    """The project's own line (`description` in params.yaml, which `adopt` writes), or ''."""
+    import yaml  # light, unlike pandas or pandera: `--help` stays quick
+
+    try:
+        found = yaml.safe_load(params.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return ""
+    described = found.get("description") if isinstance(found, dict) else None
+    return described.strip() if isinstance(described, str) else ""
+
+
 def build_parser() -> argparse.ArgumentParser:
+    stages = "data, training, pull-request comparison, serving, drift checks"
+    described = project_description()
     parser = argparse.ArgumentParser(
         prog="{{ cookiecutter.project_slug }}",
-        description="Demand model: data, training, pull-request comparison, serving, drift checks.",
+        description=f"{described}\n\nCommands: {stages}." if described else f"Commands: {stages}.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_model_commands(commands)
@@ -342,6 +361,14 @@ def _add_model_commands(commands: argparse._SubParsersAction) -> None:
     adopt.add_argument("--slices", nargs="+", metavar="COLUMN", help="report metrics per value")
     adopt.add_argument(
         "--group-by", nargs="+", default=[], metavar="COLUMN", help="rows held out together"
+    )
+    adopt.add_argument(
+        "--description", help="one line on what the model is for (default: said from the data)"
+    )
+    adopt.add_argument(
+        "--drop-missing-target",
+        action="store_true",
+        help="leave out the rows whose target is empty (counted in the summary)",
     )
     adopt.add_argument("--params", type=Path, default=Path("params.yaml"))
     adopt.set_defaults(handler=_adopt)

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import ProjectError
+
 STORES = ("city_centre", "suburb", "retail_park", "village")
 CATEGORIES = ("bakery", "dairy", "produce", "meat", "frozen", "pantry")
 COLUMNS = (
@@ -150,11 +152,30 @@ def _add_sales(frame: pd.DataFrame, scenario: str, rng: np.random.Generator) -> 
 
 
 def write_demo(scenario: str, rows: int, seed: int, start: str | None, out: str | Path) -> str:
-    """Generate a scenario into `out`; return a line saying what was written."""
+    """Generate a scenario into `out`; return a line saying what was written.
+
+    An existing file at `out` is replaced only when it is the demo's own (its header is the
+    demo's columns): a user's adopted data is never overwritten by the demo's.
+    """
+    _refuse_to_overwrite_other_data(Path(out))
     frame = generate(scenario, rows=rows, seed=seed, start=start)
     write_csv(frame, out)
     first, last = frame["date"].min().date(), frame["date"].max().date()
     return f"wrote {len(frame)} rows ({scenario}, {first} to {last}) to {out}"
+
+
+def _refuse_to_overwrite_other_data(out: Path) -> None:
+    if not out.exists():
+        return
+    try:
+        header = pd.read_csv(out, nrows=0).columns.tolist() if out.suffix == ".csv" else None
+    except (ValueError, UnicodeDecodeError, OSError):
+        header = None
+    if header != list(COLUMNS):
+        raise ProjectError(
+            f"{out} exists and is not the demo's data: the demo does not overwrite it. "
+            "Write the demo elsewhere (--out), or remove that file first if it is meant"
+        )
 
 
 def write_csv(frame: pd.DataFrame, out: str | Path) -> Path:

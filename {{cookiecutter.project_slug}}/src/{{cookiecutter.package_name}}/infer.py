@@ -10,16 +10,22 @@ The rules (their numbers are the constants below):
 - Columns that are not features: the target, the time column, key and group_by columns, constant
   columns, identifiers (a distinct value per row: strings, or whole numbers that are dense like
   row numbers or that stay distinct over many rows), free text (mostly distinct strings with a
-  median length above 30 characters) and leakage suspects (a copy of the target, or a one-to-one
+  median length above 30 characters), nearly unique short text (more than 20 values, more than
+  half of them distinct: names) and leakage suspects (a copy of the target, or a one-to-one
   recoding of it).
-- Categorical features: strings (any cardinality: the encoder handles many values), booleans, and
-  whole-number columns with at most 20 distinct values and at most one per 20 rows (codes).
+- Categorical features: strings short of nearly unique (the encoder handles many values),
+  booleans, and whole-number columns with at most 20 distinct values and at most one per 20 rows
+  (codes).
   Datetime features: datetime columns and text columns of which at least 95% of the non-empty
   values parse as ISO dates. Numeric features: every other number.
-- The schema is widened so that the first new value is not an error: no isin on features (unseen
-  categories pass), no bounds on datetimes, and numbers keep only a lower bound of 0, when no value
-  is negative and the smallest is within a tenth of the largest (counts, prices, amounts: zero is
-  their floor). Only the target's classes are checked with isin.
+- The schema is the contract the service and validation enforce, widened from the data so that
+  an ordinary new value is not an error but an impossible one is: a numeric feature must lie
+  within its observed range widened by twice that range's width on each side (0 as the floor
+  when no value is negative: a weight or a count cannot be); a categorical feature with at most
+  20 values, each seen about 20 times or more, must be one of them (a larger set is open: unseen
+  values pass). Datetimes have no bounds. Other numbers (the target, columns left out) keep only
+  a lower bound of 0 when no value is negative and the smallest is within a tenth of the
+  largest. The target's classes are checked with isin.
 """
 
 from __future__ import annotations
@@ -36,13 +42,19 @@ from .errors import ProjectError
 
 TASKS = ("regression", "classification")
 MAX_CLASSES = 20  # a whole-number target with at most this many values is read as classes
+SHOWN_CLASSES = 10  # messages name at most this many classes, then say how many more
 MAX_CODES = 20  # whole-number columns with at most this many values are categorical codes...
 MAX_CODE_SHARE = 0.05  # ...and at most one distinct value per 20 rows
 IDENTIFIER_ROWS = 1000  # whole numbers distinct over this many rows are identifiers, dense or not
 FREE_TEXT_LENGTH = 30  # median characters above which mostly distinct strings are free text
 FREE_TEXT_DISTINCT = 0.5  # "mostly distinct": more than half of the non-empty values
+NEAR_UNIQUE_MIN = 20  # text with more distinct values than this, mostly distinct: names, labels
 DATE_SHARE = 0.95  # share of non-empty text values that must parse as dates
 ISO_DATE = r"^\s*\d{4}-\d{2}-\d{2}"  # only ISO dates count: 03/04/2024 is ambiguous
+# Features' checks (the service refuses what they refuse): numbers within their observed range
+# widened by twice its width on each side; categories with at most this many values, listed.
+RANGE_MARGIN = 2.0
+MAX_ALLOWED_VALUES = 20
 SLICE_VALUES = range(2, 13)  # automatic slices: categorical features with 2 to 12 values
 AUTO_SLICES = 2
 SKEWED = 1.0  # a non-negative regression target more skewed than this is fitted on log1p
@@ -195,7 +207,10 @@ def _choose_task(
         raise ProjectError(f"task must be one of {', '.join(TASKS)} (got {task!r})")
     missing = rows - len(profile.values)
     if missing:
-        raise ProjectError(f"target {target!r} is empty in {missing} rows; drop or fill them")
+        raise ProjectError(
+            f"target {target!r} is empty in {missing} of {rows} rows: fill them, or pass "
+            "--drop-missing-target to leave those rows out"
+        )
     if profile.kind == "datetime":
         raise ProjectError(f"target {target!r} holds dates; a target is numbers or labels")
     if profile.distinct < 2:
@@ -212,8 +227,7 @@ def _choose_task(
         return task, None
     classes = sorted(pd.unique(profile.values).tolist())
     kind = "binary" if len(classes) == 2 else f"multiclass, {len(classes)} classes"
-    shown = ", ".join(map(str, classes[:MAX_CLASSES]))
-    decisions.append(f"Task: classification of {target!r}, {kind}: {shown} ({why}).")
+    decisions.append(f"Task: classification of {target!r}, {kind}: {_cut(classes)} ({why}).")
     return task, classes
 
 
@@ -255,9 +269,16 @@ def _check_stratifiable(labels: pd.Series) -> None:
     counts = labels.value_counts()
     if counts.min() < 2:
         rare = counts[counts < 2].index.tolist()
+        many = len(rare) > SHOWN_CLASSES
+        hint = (
+            "; so many classes of one row each suggest the target is not a label: if it holds "
+            "amounts, pass --task regression"
+            if many
+            else "; drop those rows, or pass --time-column if rows arrive over time"
+        )
         raise ProjectError(
-            f"classes {rare} have a single row: a stratified holdout needs at least two rows "
-            "of each class; drop those rows or pass --time-column"
+            f"classes with a single row ({len(rare)}): {_cut(rare)}; a stratified holdout "
+            f"needs at least two rows of each class{hint}"
         )
 
 
@@ -305,7 +326,18 @@ def _reason_to_leave_out(
         return "free text (long, mostly distinct strings)"
     if _identifier(profile, rows):
         return "an identifier (a distinct value in every row)"
+    if profile.kind == "text" and _near_unique(profile):
+        return (
+            f"nearly unique text ({profile.distinct} distinct values in {len(profile.values)} "
+            "rows): as a category most of its values would be seen once, too few to learn from"
+        )
     return None
+
+
+def _near_unique(profile: _Profile) -> bool:
+    """Short text that is mostly distinct (a name per row, or nearly): not a usable category."""
+    distinct = profile.distinct
+    return distinct > NEAR_UNIQUE_MIN and distinct > FREE_TEXT_DISTINCT * len(profile.values)
 
 
 def _leaks(column: pd.Series, profile: _Profile, target: pd.Series) -> bool:
@@ -447,12 +479,17 @@ def _schema(
 ) -> pa.DataFrameSchema:
     """Pandera's inferred schema, widened: see the module docstring."""
     codes = set(params["features"]["categorical"])
+    numeric_features = set(params["features"]["numeric"])
     target = params["target"]
     updates = {}
     for name, profile in profiles.items():
         dtype, checks = profile.dtype, []
         if name == target and classes is not None:
             checks = [pa.Check.isin(classes)]
+        elif name in numeric_features:
+            checks = [pa.Check.in_range(*_widened_range(profile))]
+        elif name in codes and _few_values(profile, len(frame)):
+            checks = [pa.Check.isin(sorted(pd.unique(profile.values).tolist()))]
         elif profile.numeric and name not in codes:
             log1p = name == target and params["model"]["target_transform"] == "log1p"
             checks = [pa.Check.ge(0)] if log1p or _has_floor(profile.values) else []
@@ -463,10 +500,44 @@ def _schema(
     return inferred.update_columns(updates)
 
 
+def _widened_range(profile: _Profile) -> tuple[float, float]:
+    """The observed range widened by RANGE_MARGIN times its width on each side, rounded outward
+    to three significant digits; a column never negative in the data keeps 0 as its floor."""
+    low, high = float(profile.values.min()), float(profile.values.max())
+    margin = RANGE_MARGIN * (high - low) or abs(high) or 1.0  # a near-constant column: its size
+    floor = 0.0 if low >= 0 else _outward(low - margin, down=True)
+    ceiling = _outward(high + margin, down=False)
+    if profile.kind == "whole":
+        return math.floor(floor), math.ceil(ceiling)
+    return floor, ceiling
+
+
+def _outward(value: float, down: bool) -> float:
+    if value == 0:
+        return 0.0
+    digits = 2 - math.floor(math.log10(abs(value)))
+    scaled = value * 10**digits
+    return round((math.floor(scaled) if down else math.ceil(scaled)) / 10**digits, max(digits, 0))
+
+
+def _few_values(profile: _Profile, rows: int) -> bool:
+    """Categories whose every value is likely in the data: few of them, each seen many times."""
+    return profile.kind != "bool" and profile.distinct <= min(
+        MAX_ALLOWED_VALUES, MAX_CODE_SHARE * rows
+    )
+
+
 def _has_floor(values: pd.Series) -> bool:
     """True when no value is negative and the smallest is within a tenth of the largest."""
     low, high = float(values.min()), float(values.max())
     return low >= 0 and low <= 0.1 * high
+
+
+def _cut(values: Sequence) -> str:
+    """At most SHOWN_CLASSES values, then how many more: a message stays a sentence."""
+    shown = ", ".join(str(value)[:40] for value in values[:SHOWN_CLASSES])
+    more = len(values) - SHOWN_CLASSES
+    return f"{shown} and {more} more" if more > 0 else shown
 
 
 def _names(names: Sequence[str]) -> str:

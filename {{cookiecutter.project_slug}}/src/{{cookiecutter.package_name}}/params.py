@@ -195,6 +195,8 @@ class RetrainParams(Section):
 
 
 class Params(Section):
+    # One line on what the model is for: `--help`, the service's OpenAPI document, the README
+    description: str = ""
     task: Task
     target: str
     data: DataParams

@@ -45,7 +45,13 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         # low_memory=False reads the file in one piece: one dtype per column, not one per chunk
         frame = pd.read_csv(path, low_memory=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        byte = error.object[error.start : error.start + 1].hex()
+        raise ProjectError(
+            f"{path} is not UTF-8 text (byte 0x{byte} at offset {error.start}; Latin-1 or a "
+            "Windows code page, perhaps): save it as UTF-8 (in a spreadsheet: CSV UTF-8)"
+        ) from error
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise ProjectError(f"{path} is not a readable CSV file: {error}") from error
     # a spreadsheet's export with another separator reads as one column named "a;b;c"
     header = str(frame.columns[0]) if frame.shape[1] == 1 else ""
