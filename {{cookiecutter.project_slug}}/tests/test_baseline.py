@@ -26,9 +26,9 @@ from {{ cookiecutter.package_name }}.dataset import load_records, split_records
 from {{ cookiecutter.package_name }}.metrics import HIGHER_IS_BETTER, metrics_for, score
 from {{ cookiecutter.package_name }}.params import GateParams
 from {{ cookiecutter.package_name }}.tables import write_table
+from test_compare import absent, compare_cli, train_on
 
 from conftest import PARAMS
-from test_compare import absent, compare_cli, train_on
 
 PRIMARY, TARGET = PARAMS.gate.primary_metric, PARAMS.target
 ERROR = next(name for name in metrics_for(PARAMS.task) if not HIGHER_IS_BETTER[name])
@@ -99,7 +99,9 @@ def test_a_first_model_that_does_not_beat_its_baseline_fails_the_gate(
     tmp_path, sample_file, shuffled_target
 ):
     challenger = train_on(tmp_path / "pr", shuffled_target)
-    code, comment, report = compare_cli(tmp_path, absent(tmp_path / "main"), challenger, sample_file)
+    code, comment, report = compare_cli(
+        tmp_path, absent(tmp_path / "main"), challenger, sample_file
+    )
 
     assert report["baseline"]["beaten"] is False
     assert code == 1 and report["state"] == "fail"
@@ -122,7 +124,9 @@ def test_with_the_baseline_rule_switched_off_the_comment_says_so(
     tmp_path, sample_file, shuffled_target
 ):
     challenger = train_on(tmp_path / "pr", shuffled_target, gate__beat_baseline=False)
-    code, comment, report = compare_cli(tmp_path, absent(tmp_path / "main"), challenger, sample_file)
+    code, comment, report = compare_cli(
+        tmp_path, absent(tmp_path / "main"), challenger, sample_file
+    )
     assert code == 0 and report["state"] == "needs a look"
     assert "is not required here (gate.beat_baseline: false in params.yaml)" in comment
     assert f"{PRIMARY} does not beat the baseline" in report["needs_a_look"][0]

@@ -86,9 +86,7 @@ def test_a_numeric_target_with_many_values_is_regression_scored_by_mae():
         (datasets.load_breast_cancer, [0, 1]),
     ],
 )
-def test_few_whole_number_labels_are_classes_and_the_bar_is_the_class_frequencies(
-    loader, classes
-):
+def test_few_whole_number_labels_are_classes_and_the_bar_is_the_class_frequencies(loader, classes):
     inference = infer_contract(bundled(loader), "target")
     assert inference.params["task"] == "classification"
     assert inference.classes == classes

@@ -30,6 +30,7 @@ The rules (their numbers are the constants below):
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
