@@ -70,6 +70,7 @@ DEFAULT_FILES = {
             "folders",
             "github_actions",
             "incoming",
+            "markdown_text",
             "infer",
             "metrics",
             "params",
