@@ -231,7 +231,9 @@ def test_the_comment_workflow_runs_only_the_default_branchs_code(baked):
     [checkout] = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
     assert checkout["with"]["ref"] == "${{ github.event.repository.default_branch }}"
     [download] = [s for s in steps if s.get("uses", "").startswith("actions/download-artifact@")]
-    assert download["with"]["name"] == "model-report-data"  # report.json: data, not markdown
+    # exactly the artifact whose size was checked: by id, not by a name several may share
+    assert download["with"]["artifact-ids"] == "${{ steps.artifact.outputs.id }}"
+    assert "name" not in download["with"]
     assert download["with"]["path"].startswith("${{ runner.temp }}")  # beside, not in, the code
     assert steps.index(checkout) < steps.index(download)
     assert MARKER.replace("demand-forecast", baked.name) in comment["jobs"]["post"]["env"]["MARKER"]

@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 
@@ -145,14 +146,21 @@ def run_artifacts(run_id: str, name: str | None) -> dict:
     root = Path(os.environ["HARNESS_STATE"]) / "artifacts" / run_id
     artifacts = [
         {
+            "id": artifact_id(run_id, folder.name),
             "name": folder.name,
             "size_in_bytes": sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()),
             "expired": False,
         }
         for folder in sorted(root.iterdir() if root.is_dir() else [])
+        if folder.is_dir()
         if name in (None, folder.name)
     ]
     return {"total_count": len(artifacts), "artifacts": artifacts}
+
+
+def artifact_id(run_id: str, name: str) -> int:
+    """A stable id for the harness's artifact `name` of run `run_id` (GitHub's are integers)."""
+    return zlib.crc32(f"{run_id}/{name}".encode())
 
 
 def branch_tip(branch: str) -> str:

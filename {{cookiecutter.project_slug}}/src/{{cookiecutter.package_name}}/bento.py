@@ -58,11 +58,14 @@ def build_bento(
     options = build_options()
     model = load_model(model_dir)
     labels = {**options.pop("labels", {}), **_labels(model, _read_metrics(Path(model_dir)))}
-    scratch = Path(tempfile.mkdtemp(prefix="bento-requirements-"))
-    requirements = scratch / "requirements.txt"
-    requirements.write_text(locked_requirements(), encoding="utf-8")
-    check_trained_with_the_lock(model, requirements.read_text(encoding="utf-8"))
-    python = {**options.pop("python", {}), "requirements_txt": str(requirements)}
+    locked = locked_requirements()
+    check_trained_with_the_lock(model, locked)
+    # BentoML reads requirements_txt only inside the build context, by a relative path
+    handle, name = tempfile.mkstemp(prefix=".bento-requirements-", suffix=".txt", dir=PROJECT)
+    requirements = Path(name)
+    with open(handle, "w", encoding="utf-8") as stream:
+        stream.write(locked)
+    python = {**options.pop("python", {}), "requirements_txt": requirements.name}
     docker = {**options.pop("docker", {}), "python_version": _python_minor(model)}
     docker["base_image"] = base_image or pinned_base_image()
     import bentoml
@@ -83,7 +86,7 @@ def build_bento(
     except bentoml.exceptions.BentoMLException as error:
         raise ProjectError(f"bentoml build failed: {error}") from error
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        requirements.unlink(missing_ok=True)
     return str(bento.tag)
 
 
