@@ -60,8 +60,9 @@ def build_bento(
     labels = {**options.pop("labels", {}), **_labels(model, _read_metrics(Path(model_dir)))}
     locked = locked_requirements()
     check_trained_with_the_lock(model, locked)
-    # BentoML reads requirements_txt only inside the build context, by a relative path
-    handle, name = tempfile.mkstemp(prefix=".bento-requirements-", suffix=".txt", dir=PROJECT)
+    # BentoML reads requirements_txt only inside the build context, by a relative path, and
+    # never a hidden file
+    handle, name = tempfile.mkstemp(prefix="bento-requirements-", suffix=".txt", dir=PROJECT)
     requirements = Path(name)
     with open(handle, "w", encoding="utf-8") as stream:
         stream.write(locked)
