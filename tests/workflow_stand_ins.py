@@ -10,11 +10,13 @@ $HARNESS_STATE. Usage: python workflow_stand_ins.py {gh|docker|bentoml} ARGS...
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 
@@ -144,14 +146,21 @@ def run_artifacts(run_id: str, name: str | None) -> dict:
     root = Path(os.environ["HARNESS_STATE"]) / "artifacts" / run_id
     artifacts = [
         {
+            "id": artifact_id(run_id, folder.name),
             "name": folder.name,
             "size_in_bytes": sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()),
             "expired": False,
         }
         for folder in sorted(root.iterdir() if root.is_dir() else [])
+        if folder.is_dir()
         if name in (None, folder.name)
     ]
     return {"total_count": len(artifacts), "artifacts": artifacts}
+
+
+def artifact_id(run_id: str, name: str) -> int:
+    """A stable id for the harness's artifact `name` of run `run_id` (GitHub's are integers)."""
+    return zlib.crc32(f"{run_id}/{name}".encode())
 
 
 def branch_tip(branch: str) -> str:
@@ -217,7 +226,15 @@ def gh(args: list[str]) -> None:
 def docker_state(state: Path) -> dict:
     path = state / "docker.json"
     if not path.exists():
-        return {"images": {}, "containers": {}, "logins": [], "pushed": [], "calls": []}
+        return {
+            "images": {},
+            "containers": {},
+            "logins": [],
+            "pushed": [],
+            "calls": [],
+            "registry": {},  # name:tag -> digest, as the registry holds them
+            "repo_digests": {},  # local name:tag -> the name@digest it was pushed as
+        }
     return json.loads(path.read_text())
 
 
@@ -284,10 +301,42 @@ def docker(args: list[str]) -> None:
             fail(f"An image does not exist locally with the tag: {rest[0]}")
         if registry not in data["logins"]:
             fail(f"denied: not logged in to {registry}")
+        # content-addressed: the same bento gives the same digest
+        digest = "sha256:" + hashlib.sha256(data["images"][rest[0]].encode()).hexdigest()
+        data["registry"][rest[0]] = digest
+        data["repo_digests"][rest[0]] = [f"{rest[0].rpartition(':')[0]}@{digest}"]
         data["pushed"].append(rest[0])
+    elif command == "inspect":
+        found, rest = options(rest, {"--format", "-f"})
+        if found.get("--format", found.get("-f")) != "{{ index .RepoDigests 0 }}":
+            fail("docker stand-in: inspect supports only --format '{{ index .RepoDigests 0 }}'")
+        if not data["repo_digests"].get(rest[0]):
+            fail(f"{rest[0]} was never pushed: index .RepoDigests 0: index out of range")
+        print(data["repo_digests"][rest[0]][0])
+    elif command == "buildx" and rest[:2] == ["imagetools", "create"]:
+        imagetools_create(data, rest[2:])
     else:
         fail(f"docker stand-in: docker {command} is not supported")
     save_docker_state(state, data)
+
+
+def imagetools_create(data: dict, args: list[str]) -> None:
+    """`docker buildx imagetools create [--prefer-index=false] --tag NAME:TAG NAME@DIGEST`: a
+    new tag for a manifest the registry already holds (nothing local is read)."""
+    found, rest = options([a for a in args if a != "--prefer-index=false"], {"--tag", "-t"})
+    tag, source = found.get("--tag") or found["-t"], rest[0]
+    name, _, digest = source.partition("@")
+    if not digest or tag.rpartition(":")[0] != name:
+        fail(f"docker stand-in: imagetools create copies within one repository by digest: {args}")
+    if name.split("/")[0] not in data["logins"]:
+        fail(f"denied: not logged in to {name.split('/')[0]}")
+    held = [
+        ref for ref, d in data["registry"].items() if d == digest and ref.startswith(name + ":")
+    ]
+    if not held:
+        fail(f"ERROR: {source}: not found")
+    data["registry"][tag] = digest
+    data["pushed"].append(tag)
 
 
 def real_bentoml() -> str:

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.artifacts import load_model
+from {{ cookiecutter.package_name }}.bento import locked_requirements, locked_versions, pinned_base_image
 from {{ cookiecutter.package_name }}.tables import read_table
 from {{ cookiecutter.package_name }}.validation import validate_frame
 
@@ -178,12 +179,17 @@ def test_the_bento_carries_only_the_service_code_and_a_dockerfile(bento_dir):
     assert not (bento_dir / "src" / "data").exists()
 
 
-def test_the_bento_pins_the_training_packages_and_labels_its_provenance(
+def test_the_bento_installs_exactly_the_lock_on_the_pinned_base_and_labels_its_provenance(
     bento_dir, trained_model_dir
 ):
     run = json.loads((trained_model_dir / "run.json").read_text())
-    requirements = (bento_dir / "env" / "python" / "requirements.txt").read_text().splitlines()
-    assert f"scikit-learn=={run['packages']['scikit-learn']}" in requirements
+    requirements = (bento_dir / "env" / "python" / "requirements.txt").read_text()
+    python = run["packages"]["python"]
+    # every package of the serve extra, dependencies included, at uv.lock's version
+    assert locked_versions(requirements, python) == locked_versions(locked_requirements(), python)
+    assert locked_versions(requirements, python)["scikit-learn"] == run["packages"]["scikit-learn"]
+    dockerfile = (bento_dir / "env" / "docker" / "Dockerfile").read_text()
+    assert f"FROM {pinned_base_image()}" in dockerfile and "@sha256:" in pinned_base_image()
     labels = yaml.safe_load((bento_dir / "bento.yaml").read_text())["labels"]
     assert labels["data-sha256"] == run["data"]["sha256"]
     assert "git-sha" in labels

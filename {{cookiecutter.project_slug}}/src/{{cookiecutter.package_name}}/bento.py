@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -10,9 +14,12 @@ from .errors import ProjectError
 
 # The project root of a source checkout (src layout): the bento's build context.
 PROJECT = Path(__file__).resolve().parents[2]
-# Packages the service imports; pinned to the versions the model was trained with, so the
-# image unpickles the pipeline with the same scikit-learn that fitted it.
+# Packages the service imports: uv.lock must pin each at the version the model was trained
+# with, so the image unpickles the pipeline with the same scikit-learn that fitted it.
 SERVICE_PACKAGES = ("scikit-learn", "numpy", "pandas", "pandera", "pydantic", "joblib", "pyyaml")
+# The image's FROM, pinned by digest in a Dockerfile that Dependabot's docker ecosystem updates.
+BASE_DOCKERFILE = PROJECT / "container" / "Dockerfile"
+PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s;]+)\s*(?:;\s*(.+))?$")
 
 
 def save_model(model_dir: str | Path) -> str:
@@ -51,10 +58,17 @@ def build_bento(
     options = build_options()
     model = load_model(model_dir)
     labels = {**options.pop("labels", {}), **_labels(model, _read_metrics(Path(model_dir)))}
-    python = {**options.pop("python", {}), "packages": _pins(model)}
+    locked = locked_requirements()
+    check_trained_with_the_lock(model, locked)
+    # BentoML reads requirements_txt only inside the build context, by a relative path, and
+    # never a hidden file
+    handle, name = tempfile.mkstemp(prefix="bento-requirements-", suffix=".txt", dir=PROJECT)
+    requirements = Path(name)
+    with open(handle, "w", encoding="utf-8") as stream:
+        stream.write(locked)
+    python = {**options.pop("python", {}), "requirements_txt": requirements.name}
     docker = {**options.pop("docker", {}), "python_version": _python_minor(model)}
-    if base_image:
-        docker["base_image"] = base_image
+    docker["base_image"] = base_image or pinned_base_image()
     import bentoml
 
     from .api import MODEL_NAME
@@ -74,7 +88,63 @@ def build_bento(
         )
     except bentoml.exceptions.BentoMLException as error:
         raise ProjectError(f"bentoml build failed: {error}") from error
+    finally:
+        requirements.unlink(missing_ok=True)
     return str(bento.tag)
+
+
+def locked_requirements(project: Path = PROJECT) -> str:
+    """The serve extra exactly as uv.lock pins it (`uv export --locked`): the image installs
+    these, dependencies of dependencies included, and nothing is resolved at build time."""
+    uv = shutil.which("uv")
+    if uv is None:
+        raise ProjectError("uv is not on PATH: the image's packages are exported from uv.lock")
+    done = subprocess.run(
+        [uv, "export", "--locked", "--no-hashes", "--no-emit-project", "--extra", "serve",
+         "--format", "requirements.txt", "--quiet"],
+        cwd=project, capture_output=True, text=True,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise ProjectError(f"uv export --locked failed (run `uv lock`?): {done.stderr.strip()}")
+    return done.stdout
+
+
+def locked_versions(requirements: str, python: str) -> dict[str, str]:
+    """name -> version of every pin that applies to `python` (a full version, e.g. 3.11.7)."""
+    from packaging.markers import Marker
+
+    environment = {"python_full_version": python, "python_version": _minor(python)}
+    versions = {}
+    for line in requirements.splitlines():
+        match = PIN.match(line.strip())
+        if match and (not match[3] or Marker(match[3]).evaluate(environment)):
+            versions[_normal(match[1])] = match[2]
+    return versions
+
+
+def check_trained_with_the_lock(model: TrainedModel, requirements: str) -> None:
+    """ProjectError unless uv.lock pins each service package at the version run.json records."""
+    recorded = model.run.get("packages", {})
+    locked = locked_versions(requirements, recorded.get("python", ""))
+    for name in SERVICE_PACKAGES:
+        version = recorded.get(name)
+        if not version or version == "not installed":
+            raise ProjectError(f"run.json does not record the {name} version the model used")
+        if locked.get(_normal(name)) != version:
+            raise ProjectError(
+                f"the model was trained with {name} {version} but uv.lock pins "
+                f"{locked.get(_normal(name), 'none')}: train in the locked environment"
+            )
+
+
+def pinned_base_image(dockerfile: Path = BASE_DOCKERFILE) -> str:
+    """The image's FROM as container/Dockerfile pins it: NAME:TAG@sha256:DIGEST."""
+    if not dockerfile.is_file():
+        raise ProjectError(f"{dockerfile} not found: it pins the image's base by digest")
+    found = re.findall(r"^FROM\s+(\S+@sha256:[0-9a-f]{64})\s*$", dockerfile.read_text(), re.M)
+    if len(found) != 1:
+        raise ProjectError(f"{dockerfile} must have one FROM line pinned by @sha256 digest")
+    return found[0]
 
 
 def build_options(pyproject: Path = PROJECT / "pyproject.toml") -> dict:
@@ -114,16 +184,13 @@ def _number(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4g}"
 
 
-def _pins(model: TrainedModel) -> list[str]:
-    recorded = model.run.get("packages", {})
-    pins = []
-    for name in SERVICE_PACKAGES:
-        version = recorded.get(name)
-        if not version or version == "not installed":
-            raise ProjectError(f"run.json does not record the {name} version the model used")
-        pins.append(f"{name}=={version}")
-    return pins
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()  # PEP 503
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
 
 
 def _python_minor(model: TrainedModel) -> str:
-    return ".".join(model.run["packages"]["python"].split(".")[:2])
+    return _minor(model.run["packages"]["python"])

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .compare import BaselineCheck, Champion, Comparison, Delta, Holdout
 from .errors import ProjectError
+from .markdown_text import plain
 from .metrics import HIGHER_IS_BETTER
 from .params import GateParams
 from .report import MARKER, NO_CHAMPION, Context, render
@@ -24,7 +25,6 @@ MAX_REPORT_BYTES = 1_000_000
 GITHUB_COMMENT_LIMIT = 65_536  # characters; GitHub refuses a longer comment body
 SAFETY_MARGIN = 1_000  # room for characters GitHub may count twice
 FAILED_STEPS = ("data validation", "training", "champion", "compare")
-PLAIN = str.maketrans({"<": "&lt;", ">": "&gt;", "[": "\\[", "]": "\\]", "|": "\\|", "`": "'"})
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,10 @@ def render_comment(report: dict, run_url: str | None = None) -> str:
     """The comment body: MARKER first, at most GITHUB_COMMENT_LIMIT - SAFETY_MARGIN characters."""
     validation = _validation(report.get("validation"))  # shown as a code block, not rendered
     trace = _code(report.get("champion"))
+    schemas = _schemas(report)  # parsed as YAML; only column names are shown, as inline code
     report = _plain(report)
+    for side, schema in schemas.items():
+        report["runs"][side]["schema"] = schema
     try:
         if report.get("status") == "incomplete":
             text = _incomplete(report, validation, run_url)
@@ -192,13 +195,22 @@ def _code(champion: object) -> str:
     return str(reason or "").replace("`", "'")
 
 
+def _schemas(report: dict) -> dict[str, str]:
+    runs = report.get("runs") if isinstance(report.get("runs"), dict) else {}
+    return {
+        side: run["schema"]
+        for side, run in runs.items()
+        if isinstance(run, dict) and isinstance(run.get("schema"), str)
+    }
+
+
 def _plain(value: object) -> object:
-    """Every string in the report as plain text: one line, no HTML, links, mentions or pipes."""
+    """Every string in the report as plain text (markdown_text.plain): one line, escaped."""
     if isinstance(value, str):
-        text = " ".join(value.split()).translate(PLAIN)
-        return text.replace("@", "@\u2060").replace("://", ":\u2060//")
+        return plain(value)
     if isinstance(value, dict):
-        return {_plain(key): _plain(item) for key, item in value.items()}
+        # keys are looked up, not shown raw: metric names are checked, the rest is inline code
+        return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_plain(item) for item in value]
     return value

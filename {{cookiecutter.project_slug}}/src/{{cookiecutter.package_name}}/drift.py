@@ -17,6 +17,7 @@ from .errors import ProjectError
 from .evidently_adapter import DriftRun, run_drift  # imports Evidently itself only when run
 from .folders import atomic_directory
 from .incoming import Table, load_table
+from .markdown_text import code_span, plain
 from .metrics import HIGHER_IS_BETTER, json_safe, score
 from .params import CATEGORICAL_DRIFT_METHODS, NUMERIC_DRIFT_METHODS, Params
 
@@ -357,7 +358,8 @@ def _data_lines(result: dict) -> list[str]:
         span = f", {table['from']} to {table['to']}" if table["from"] else ""
         tested = table.get("rows_tested", table["rows"])
         sample = f" (a seeded sample of {tested} tested)" if tested < table["rows"] else ""
-        lines.append(f"- {name}: `{table['location']}`, {table['rows']} rows{span}{sample}")
+        location = code_span(table["location"])
+        lines.append(f"- {name}: {location}, {table['rows']} rows{span}{sample}")
     return lines
 
 
@@ -368,7 +370,9 @@ def _quality_lines(result: dict) -> list[str]:
     notes = []
     for name, c in quality["columns"].items():
         if c.get("new_categories"):
-            notes += [f"`{name}`: {c['rows_with_new_category']} rows of new {c['new_categories']}"]
+            # production data: each value escaped (markdown_text), shown, never rendered
+            values = ", ".join(plain(value) for value in c["new_categories"])
+            notes += [f"`{name}`: {c['rows_with_new_category']} rows of new values {values}"]
         if c.get("below_reference_min"):
             notes += [f"`{name}`: {c['below_reference_min']} rows below {c['reference_min']:.4g}"]
         if c.get("above_reference_max"):

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from .compare import FAIL, LOOK, NOT_GATED, PASS, Comparison, Delta, percent
+from .markdown_text import code_span, unescape
 from .metrics import HIGHER_IS_BETTER
 
 MARKER = "<!-- {{ cookiecutter.project_slug }}:model-report -->"
@@ -131,7 +132,7 @@ def _sure(share: float) -> str:
 
 
 def _no_champion_story(c: Comparison) -> str:
-    base = f" (`{c.champion.commit[:12]}`)" if c.champion.commit else ""
+    base = f" ({_code(c.champion.commit, 12)})" if c.champion.commit else ""
     if c.champion.status == "absent":
         return f"Main has no model yet: the base commit{base} does not contain this project."
     if c.champion.status == "failed":
@@ -142,7 +143,7 @@ def _no_champion_story(c: Comparison) -> str:
 def _overall(c: Comparison) -> str:
     span = f", {c.holdout.first} to {c.holdout.last}" if c.holdout.first else ""
     where = (
-        f"{_predicts(c)} Scored on {c.holdout.rows} held-out rows of `{c.holdout.path}` "
+        f"{_predicts(c)} Scored on {c.holdout.rows} held-out rows of {_code(c.holdout.path)} "
         f"({c.holdout.how}{span}). ↓ lower is better, ↑ higher is better."
     )
     check = c.baseline
@@ -169,7 +170,7 @@ def _overall(c: Comparison) -> str:
 
 def _predicts(c: Comparison) -> str:
     params = c.challenger_run["params"]
-    return f"The model predicts `{params['target']}` ({params['task']})."
+    return f"The model predicts {_code(params['target'])} ({params['task']})."
 
 
 def _baseline_cell(c: Comparison, name: str) -> str:
@@ -319,7 +320,7 @@ def _chart(c: Comparison) -> str:
         main = {d.label: d.main for d in c.slice_deltas}
         series = f"    bar {_numbers([main[label] for label in labels])}\n    line {_numbers(pr)}"
         title = f"{name} per slice: main (bars), this PR (line)"
-    axis = ", ".join(json.dumps(label.replace('"', "'")) for label in labels)
+    axis = ", ".join(json.dumps(unescape(label).replace('"', "'")) for label in labels)
     return (
         f'```mermaid\nxychart-beta\n    title "{title}"\n    x-axis [{axis}]\n'
         f'    y-axis "{name}"\n{series}\n```'
@@ -340,7 +341,9 @@ def _dvc_cell(run: dict) -> str:
     if not isinstance(version, dict):
         return "in git"
     size = version.get("size")  # report.json is untrusted input to comment.py: no crash on it
-    return f"md5 `{version.get('md5')}`, " + (f"{size:,} bytes" if isinstance(size, int) else "?")
+    return f"md5 {_code(version.get('md5'))}, " + (
+        f"{size:,} bytes" if isinstance(size, int) else "?"
+    )
 
 
 def _changes(c: Comparison, context: Context) -> str:
@@ -352,8 +355,8 @@ def _changes(c: Comparison, context: Context) -> str:
     else:
         lines.append(_params_table(diff_params(main_run["params"], c.challenger_run["params"])))
     rows = [
-        ("training data", lambda run: f"`{run['data']['path']}`"),
-        ("data sha256", lambda run: f"`{run['data']['sha256'][:16]}…`"),
+        ("training data", lambda run: _code(run["data"]["path"])),
+        ("data sha256", lambda run: _code(run["data"]["sha256"], 16, "…")),
         *([("DVC version", _dvc_cell)] if _has_dvc(main_run, c.challenger_run) else []),
         ("train rows", lambda run: str(run["data"]["train_rows"])),
         ("holdout rows", lambda run: str(run["data"]["holdout_rows"])),
@@ -376,7 +379,7 @@ def contract_changes(before: str | None, after: str | None) -> str:
         return "**The data contract (schema.yaml) changed**: main's model has no recorded schema."
     old, new = (yaml.safe_load(text).get("columns") or {} for text in (before, after))
     parts = [
-        f"{label} {', '.join(f'`{name}`' for name in names)}"
+        f"{label} {', '.join(_code(name) for name in names)}"
         for label, names in (
             ("added", sorted(new.keys() - old.keys())),
             ("removed", sorted(old.keys() - new.keys())),
@@ -394,14 +397,14 @@ def _dependencies(main_run: dict, context: Context) -> list[str]:
         return []
     name = context.lock_name
     if environment["lock_sha256"] == context.lock_sha256:
-        return ["", f"Same dependencies (`{name}`)."]
+        return ["", f"Same dependencies ({_code(name)})."]
     where = (
-        f"main's model was rebuilt in an environment installed from main's `{name}`, so the "
+        f"main's model was rebuilt in an environment installed from main's {_code(name)}, so the "
         "change of versions is part of what is measured above"
         if environment.get("base_lock")
-        else f"main has no `{name}`: its model was trained in this PR's environment"
+        else f"main has no {_code(name)}: its model was trained in this PR's environment"
     )
-    return ["", f"**Dependencies changed: `{name}`** ({where})."]
+    return ["", f"**Dependencies changed: {_code(name)}** ({where})."]
 
 
 def _champion_run(c: Comparison) -> dict | None:
@@ -432,12 +435,12 @@ def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
 def _params_table(changes: list[tuple[str, object, object]]) -> str:
     if not changes:
         return "params.yaml: no change."
-    rows = [f"| `{key}` | {_value(old)} | {_value(new)} |" for key, old, new in changes]
+    rows = [f"| {_code(key)} | {_value(old)} | {_value(new)} |" for key, old, new in changes]
     return "\n".join(["| params.yaml | main | this PR |", "| --- | --- | --- |", *rows])
 
 
 def _value(value: object) -> str:
-    return "(absent)" if value is None else f"`{json.dumps(value)}`"
+    return "(absent)" if value is None else code_span(json.dumps(_unescaped(value)))
 
 
 def _side_by_side(rows: list, main_run: dict | None, pr_run: dict) -> str:
@@ -454,14 +457,14 @@ def _side_by_side(rows: list, main_run: dict | None, pr_run: dict) -> str:
 def _footer(c: Comparison, context: Context) -> str:
     rows = [
         ("commit", _commit),
-        ("training data sha256", lambda run: f"`{run['data']['sha256']}`"),
+        ("training data sha256", lambda run: _code(run["data"]["sha256"])),
         ("seed", lambda run: str(run["seed"])),
         ("packages", _packages),
     ]
     lock = (
-        f"`{context.lock_name}` sha256 `{context.lock_sha256}`"
+        f"{_code(context.lock_name)} sha256 {_code(context.lock_sha256)}"
         if context.lock_sha256
-        else f"none (no `{context.lock_name}` found)"
+        else f"none (no {_code(context.lock_name)} found)"
     )
     return "\n".join(
         [
@@ -469,7 +472,7 @@ def _footer(c: Comparison, context: Context) -> str:
             "",
             _side_by_side(rows, _champion_run(c), c.challenger_run),
             "",
-            f"Holdout data sha256 `{c.holdout.sha256}`. Bootstrap: {c.resamples} Poisson "
+            f"Holdout data sha256 {_code(c.holdout.sha256)}. Bootstrap: {c.resamples} Poisson "
             f"resamples ({c.resampled}), seed {c.seed}. Lock file: {lock}. "
             f"{_trained_in(_champion_run(c))} No PNG plots "
             "(matplotlib is not a dependency): the chart above is Mermaid and every number is "
@@ -486,7 +489,8 @@ def _trained_in(main_run: dict | None) -> str:
         sha = environment["lock_sha256"]
         return (
             f"Main's model was trained in an environment installed from main's "
-            f"`{environment['lock']}` (sha256 `{sha}`), this PR's in this job's environment."
+            f"{_code(environment['lock'])} (sha256 {_code(sha)}), this PR's in this job's "
+            "environment."
         )
     return "Both models were trained in this job's environment."
 
@@ -495,7 +499,7 @@ def _commit(run: dict) -> str:
     git = run.get("git") or {}
     if not git.get("commit"):
         return "not in git"
-    return f"`{git['commit'][:12]}`" + (" + uncommitted changes" if git.get("dirty") else "")
+    return _code(git["commit"], 12) + (" + uncommitted changes" if git.get("dirty") else "")
 
 
 def _packages(run: dict) -> str:
@@ -576,8 +580,14 @@ def _without_nan(value: object) -> object:
 
 
 def write_report(c: Comparison, context: Context, out: Path, artifacts: Path | None = None) -> str:
-    """Write the comment to `out` (and the full report to `artifacts`), each all or nothing."""
-    text = render(c, context)
+    """Write the comment to `out` (and the full report to `artifacts`), each all or nothing.
+
+    The comment is rendered from report.json's data by comment.py, as comment.yml renders it:
+    one path, so every string is escaped the same way here and there.
+    """
+    from .comment import render_comment
+
+    text = render_comment(json.loads(json.dumps(as_json(c, context))))
     _write_atomically(out, text)
     if artifacts is not None:
         from .artifacts import write_json
@@ -587,6 +597,22 @@ def write_report(c: Comparison, context: Context, out: Path, artifacts: Path | N
             (staging / "report.md").write_text(text, encoding="utf-8")
             write_json(staging / "report.json", as_json(c, context))
     return text
+
+
+def _code(text: object, length: int | None = None, cut: str = "") -> str:
+    """A report string (plain text, escaped: see comment.py) as inline code, shown as written."""
+    raw = unescape(str(text))
+    return code_span(raw[:length] + cut if length is not None else raw)
+
+
+def _unescaped(value: object) -> object:
+    if isinstance(value, str):
+        return unescape(value)
+    if isinstance(value, dict):
+        return {unescape(str(key)): _unescaped(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unescaped(item) for item in value]
+    return value
 
 
 def _write_atomically(path: Path, text: str) -> None:
