@@ -37,6 +37,25 @@ DEFAULT_FILES = {
     ".github/actions/setup/action.yml",
     ".github/smoke/predict.json",
     *(
+        f"deploy/{name}"
+        for name in (
+            "base/kustomization.yaml",
+            "base/deployment.yaml",
+            "base/service.yaml",
+            "base/hpa.yaml",
+            "base/pdb.yaml",
+            "overlays/staging/kustomization.yaml",
+            "overlays/staging/resources.yaml",
+            "overlays/production/kustomization.yaml",
+            "overlays/production/resources.yaml",
+            "overlays/production/prediction-logs.yaml",
+            "components/service-monitor/kustomization.yaml",
+            "components/service-monitor/service-monitor.yaml",
+            "argocd/staging.yaml",
+            "argocd/production.yaml",
+        )
+    ),
+    *(
         f".github/workflows/{name}.yml"
         for name in ("champion", "ci", "comment", "drift", "pr", "release")
     ),
