@@ -170,6 +170,53 @@ def _drift(args: argparse.Namespace) -> int:
     return 0  # drift is a finding, not a failure
 
 
+def _collect(args: argparse.Namespace) -> int:
+    from .collect import collect
+    from .params import load_params
+
+    params = load_params(args.params)
+    logs = args.logs or params.serving.logs
+    if not logs and args.if_configured:
+        print("serving.logs is not set in params.yaml: no prediction log to collect")
+        return 0
+    if not logs:
+        raise ProjectError("no prediction log: pass --logs, or set serving.logs in params.yaml")
+    result = collect(
+        params,
+        logs,
+        labels=args.labels or params.serving.outcomes,
+        since=args.since,
+        until=args.until,
+        out=args.out,
+    )
+    if result.skipped_lines or result.duplicates:
+        print(
+            f"left out {result.skipped_lines} unfinished last lines and "
+            f"{result.duplicates} rows logged twice"
+        )
+    if result.out is None:
+        print(f"no logged rows in {logs} for that time: nothing written")
+        return 0
+    kind = "labelled" if result.labelled else "unlabelled"
+    print(f"wrote {result.rows} {kind} rows to {result.out}")
+    if not result.labelled and result.outcomes:
+        print(
+            f"{result.outcomes} of {result.rows} rows have their outcome: a file is labelled only "
+            "when all do, so collect again with an earlier --until to keep them"
+        )
+    return 0
+
+
+def _utc_time(text: str):
+    import pandas as pd
+
+    try:
+        moment = pd.Timestamp(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected an ISO time, got {text!r}") from error
+    return moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+
+
 def _retrain(args: argparse.Namespace) -> int:
     from . import storage
     from .params import load_params
@@ -394,7 +441,7 @@ def _add_release_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_monitoring_commands(commands: argparse._SubParsersAction) -> None:
-    """What the drift workflow runs: the check, then the next training snapshot."""
+    """What the drift workflow runs: the served rows, the check, then the next training snapshot."""
     drift = commands.add_parser("drift", help="recent vs training data: drift, quality, decay")
     drift.add_argument("--reference", help="training data (default: data.train in params)")
     drift.add_argument("--current", help="CSV, folder or URL (default: data.incoming)")
@@ -402,6 +449,22 @@ def _add_monitoring_commands(commands: argparse._SubParsersAction) -> None:
     drift.add_argument("--model", type=Path, help="model directory: its decay on labelled data")
     drift.add_argument("--params", type=Path, default=Path("params.yaml"))
     drift.set_defaults(handler=_drift)
+
+    collect = commands.add_parser(
+        "collect", help="prediction logs (+ outcomes that arrived) to recent data for drift"
+    )
+    collect.add_argument("--logs", help="log file, folder or URL (default: serving.logs)")
+    collect.add_argument(
+        "--labels", help="outcomes with request_id (or the key) and the target (serving.outcomes)"
+    )
+    collect.add_argument("--since", type=_utc_time, help="first time to keep (ISO; UTC if naive)")
+    collect.add_argument("--until", type=_utc_time, help="keep rows served before this time")
+    collect.add_argument("--out", type=Path, help="file to write (default: next in data.incoming)")
+    collect.add_argument(
+        "--if-configured", action="store_true", help="do nothing when serving.logs is not set"
+    )
+    collect.add_argument("--params", type=Path, default=Path("params.yaml"))
+    collect.set_defaults(handler=_collect)
 
     retrain = commands.add_parser("retrain", help="next training snapshot, with recent data")
     retrain.add_argument("--current", help="recent labelled data (default: data.incoming)")

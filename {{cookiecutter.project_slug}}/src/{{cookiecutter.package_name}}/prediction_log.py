@@ -23,8 +23,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-# Overrides params.yaml's serving.log_dir: deploy/ points it at the pod's log volume.
+# Overrides params.yaml's serving.log_dir: deploy/ points it at the pod's log volume. `off`
+# turns the log off (the benchmark measures its cost that way).
 LOG_DIR_ENV = "PREDICTION_LOG_DIR"
+OFF = "off"
 DEFAULT_LOG_DIR = "logs/predictions"
 REQUEST_ID_HEADER = b"x-request-id"
 LOGGED_PATH = "/predict"
@@ -47,10 +49,12 @@ class PredictionLog:
         self._file = None
 
     @classmethod
-    def for_model(cls, stored: Any, log_dir: str | None = None) -> PredictionLog:
-        """The log of a BentoML model: where params (or the environment) say, with its version."""
+    def for_model(cls, stored: Any) -> PredictionLog | None:
+        """The log of a BentoML model, where params or the environment say; None when off."""
         serving = stored.custom_objects["run"]["params"].get("serving") or {}
-        directory = os.environ.get(LOG_DIR_ENV) or log_dir or serving.get("log_dir")
+        directory = os.environ.get(LOG_DIR_ENV) or serving.get("log_dir")
+        if directory == OFF:
+            return None
         version = {"model": str(stored.tag), "git_commit": stored.info.labels.get("git-sha", "")}
         return cls(_from_where_served(Path(directory or DEFAULT_LOG_DIR)), version)
 
@@ -85,12 +89,13 @@ class PredictionLog:
 class LoggedPredictions:
     """ASGI middleware: gives every /predict request an id and logs each row it answered."""
 
-    def __init__(self, app: Any, log: PredictionLog) -> None:
+    def __init__(self, app: Any, log: PredictionLog | None) -> None:
         self.app = app
         self.log = log
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] != LOGGED_PATH or scope["method"] != "POST":
+        logged = scope["type"] == "http" and scope["path"] == LOGGED_PATH
+        if not (logged and scope["method"] == "POST" and self.log):
             await self.app(scope, receive, send)
             return
         request_id = _request_id(dict(scope["headers"]).get(REQUEST_ID_HEADER))
