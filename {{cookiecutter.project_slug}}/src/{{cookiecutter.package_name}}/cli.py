@@ -143,6 +143,27 @@ def _bento(args: argparse.Namespace) -> int:
     return 0
 
 
+def _promote(args: argparse.Namespace) -> int:
+    from .github_actions import write_github_output
+    from .promote import Pin, promote, pull_request_body
+
+    if (args.digest is None) != (args.release is None):
+        raise ProjectError("pass --digest and --release together")
+    pin = Pin(args.digest, args.release) if args.digest else None
+    before, after = promote(args.project, args.env, pin)
+    print(f"{args.env}: {before.release} ({before.digest}) -> {after.release} ({after.digest})")
+    write_github_output("release", after.release)
+    write_github_output("digest", after.digest)
+    write_github_output("previous", before.digest)
+    write_github_output("changed", "true" if before != after else "false")
+    if args.body:
+        card = args.card.read_text(encoding="utf-8") if args.card else ""
+        args.body.parent.mkdir(parents=True, exist_ok=True)
+        text = pull_request_body(args.env, before, after, args.release_url, card)
+        args.body.write_text(text, encoding="utf-8")
+    return 0
+
+
 def _card(args: argparse.Namespace) -> int:
     from .card import model_card
 
@@ -431,6 +452,18 @@ def _add_release_commands(commands: argparse._SubParsersAction) -> None:
         "--base-image", help="the image's FROM (default: BentoML's python:<version>-slim)"
     )
     bento.set_defaults(handler=_bento)
+
+    promote = commands.add_parser(
+        "promote", help="pin an image digest in a deploy/ overlay (production: staging's)"
+    )
+    promote.add_argument("--env", choices=("staging", "production"), required=True)
+    promote.add_argument("--digest", help="sha256:... of the image (staging)")
+    promote.add_argument("--release", help="the release the image came from, e.g. model-<sha>")
+    promote.add_argument("--release-url", type=_run_url, help="linked in the pull request body")
+    promote.add_argument("--card", type=Path, help="the model card, for the pull request body")
+    promote.add_argument("--body", type=Path, help="write the pull request body here")
+    promote.add_argument("--project", type=Path, default=Path("."), help="the project's root")
+    promote.set_defaults(handler=_promote)
 
     card = commands.add_parser("card", help="write the model card (markdown) for a release")
     card.add_argument("--model", type=Path, required=True, help="directory written by train")
