@@ -57,7 +57,7 @@ DEFAULT_FILES = {
     ),
     *(
         f".github/workflows/{name}.yml"
-        for name in ("champion", "ci", "comment", "drift", "pr", "release")
+        for name in ("champion", "ci", "comment", "drift", "pr", "promote", "release")
     ),
     # adopt.py and infer.py (the `adopt` subcommand) arrive in another change: add "adopt" and
     # "infer" to the names below then (test_adopt.py, if any, to the tests further down).

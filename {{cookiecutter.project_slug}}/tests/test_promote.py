@@ -109,7 +109,8 @@ def test_the_outputs_and_the_body_say_what_changes(repo, tmp_path, monkeypatch):
     args = ["--digest", new, "--release", "model-abc", "--card", str(card)]
     body = tmp_path / "body.md"
     url = "https://github.com/o/r/releases/tag/model-abc"
-    assert promote(repo, "staging", *args, "--release-url", url, "--body", str(body)) == 0
+    releases = "https://github.com/o/r/releases/tag"
+    assert promote(repo, "staging", *args, "--releases-url", releases, "--body", str(body)) == 0
     assert f"digest={new}\n" in output.read_text()
     assert f"previous=sha256:{'0' * 64}\n" in output.read_text()
     assert "changed=true\n" in output.read_text()

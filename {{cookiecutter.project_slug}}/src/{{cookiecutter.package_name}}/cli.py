@@ -159,7 +159,8 @@ def _promote(args: argparse.Namespace) -> int:
     if args.body:
         card = args.card.read_text(encoding="utf-8") if args.card else ""
         args.body.parent.mkdir(parents=True, exist_ok=True)
-        text = pull_request_body(args.env, before, after, args.release_url, card)
+        url = f"{args.releases_url.rstrip('/')}/{after.release}" if args.releases_url else None
+        text = pull_request_body(args.env, before, after, url, card)
         args.body.write_text(text, encoding="utf-8")
     return 0
 
@@ -459,7 +460,9 @@ def _add_release_commands(commands: argparse._SubParsersAction) -> None:
     promote.add_argument("--env", choices=("staging", "production"), required=True)
     promote.add_argument("--digest", help="sha256:... of the image (staging)")
     promote.add_argument("--release", help="the release the image came from, e.g. model-<sha>")
-    promote.add_argument("--release-url", type=_run_url, help="linked in the pull request body")
+    promote.add_argument(
+        "--releases-url", type=_run_url, help="https://.../releases/tag: links the release"
+    )
     promote.add_argument("--card", type=Path, help="the model card, for the pull request body")
     promote.add_argument("--body", type=Path, help="write the pull request body here")
     promote.add_argument("--project", type=Path, default=Path("."), help="the project's root")
