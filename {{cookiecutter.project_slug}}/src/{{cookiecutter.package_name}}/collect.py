@@ -181,8 +181,8 @@ def _join_outcomes(rows: pd.DataFrame, labels: str, contract: Contract) -> tuple
 
 
 def _as_the_contract_types(frame: pd.DataFrame, columns: list[str], contract: Contract):
-    """`columns` of `frame` as the contract types them, so equal keys compare equal
-    (a date sent as 2024-05-01T00:00:00 and written 2024-05-01 in the outcomes file)."""
+    """`columns` of `frame` as the contract types them, so that equal keys compare equal
+    (a time sent as 2024-05-01T00:00:00 and written 2024-05-01 in the outcomes file)."""
     frame = frame.copy()
     for name in columns:
         dtype = str(contract.schema.columns[name].dtype)
