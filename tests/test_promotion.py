@@ -78,7 +78,8 @@ def pin(repo: Path, revision: str, env: str) -> tuple[str, str]:
 
 
 def open_pull(state: Path, branch: str) -> dict:
-    (pull,) = [p for p in github_record(state)["pulls"] if p["head"]["ref"] == branch]
+    pulls = github_record(state)["pulls"]
+    (pull,) = [p for p in pulls if p["head"]["ref"] == branch and p["state"] == "open"]
     return pull
 
 
