@@ -131,6 +131,7 @@ DEFAULT_FILES = {
             "test_promote",
             "test_retrain",
             "test_serving",
+            "test_shedding",
             "test_tables",
             "test_train",
             "test_validation",
