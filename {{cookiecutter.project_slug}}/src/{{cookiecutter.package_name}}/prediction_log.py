@@ -34,6 +34,9 @@ LOGGED_PATH = "/predict"
 CLIENT_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+
+
 class PredictionLog:
     """Appends records to one file per process, `predictions-<host>-<pid>-<start>.jsonl`.
 
@@ -62,10 +65,13 @@ class PredictionLog:
         """Append one record per row; all of a request's records in one write."""
         served_at = datetime.datetime.now(datetime.UTC).isoformat()
         header = {"request_id": request_id, "time": served_at, **self._version()}
+        # the fields shared by a request's rows are encoded once (the log's cost is per row)
+        shared = _encode(header)[:-1] + ', "row": '
         lines = "".join(
-            json.dumps({**header, "row": index, "inputs": row, "output": answer}) + "\n"
+            shared + str(index) + ', "inputs": ' + _encode(row) + ', "output": '
+            + _encode(answer) + "}\n"
             for index, (row, answer) in enumerate(zip(rows, answers, strict=True))
-        )
+        )  # fmt: skip
         with self._lock:
             handle = self._file or self._open()
             handle.write(lines)
