@@ -147,7 +147,7 @@ def render(report: dict) -> str:
         for size in ("1_row_1_client", "1_row", "100_row"):
             r = serving_report[size]
             lines.append(
-                f"  {size:<15}{r['requests_per_second']:>7}{r['p50_ms']:>9}{r['p99_ms']:>9}"
+                f"  {size:<15}{r['requests_per_second']:>7}{r['p50_ms']!s:>9}{r['p99_ms']!s:>9}"
                 f"{r['served_rows_per_second']:>9}{r['served_rows_per_second_log_off']:>16}"
                 f"{r['logging_cost']:>6}{r['in_process_rows_per_second']:>20}"
                 f"{r['ratio_to_in_process']:>8}{r['error_rate']:>9}"
