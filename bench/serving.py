@@ -209,7 +209,7 @@ def measure(
                 **served["log_on"],
                 "served_rows_per_second": round(on, 1),
                 "served_rows_per_second_log_off": round(off, 1),
-                "logging_cost": round(1 - on / off, 3),
+                "logging_cost": round(1 - on / off, 3) if off else None,  # None: none answered
                 "in_process_rows_per_second": round(in_process, 1),
                 "ratio_to_in_process": round(on / in_process, 3),
             }
