@@ -149,7 +149,7 @@ def render(report: dict) -> str:
             lines.append(
                 f"  {size:<15}{r['requests_per_second']:>7}{r['p50_ms']!s:>9}{r['p99_ms']!s:>9}"
                 f"{r['served_rows_per_second']:>9}{r['served_rows_per_second_log_off']:>16}"
-                f"{r['logging_cost']:>6}{r['in_process_rows_per_second']:>20}"
+                f"{r['logging_cost']!s:>6}{r['in_process_rows_per_second']:>20}"
                 f"{r['ratio_to_in_process']:>8}{r['error_rate']:>9}"
             )
         logged = serving_report["log_records"]
