@@ -92,8 +92,8 @@ def pull_request_body(env: str, before: Pin, after: Pin, release_url: str | None
         f"| now | `{before.release}` | `{before.digest}` |",
         f"| after merge | `{after.release}` | `{after.digest}` |",
         "",
-        "Merging changes only `deploy/`: Argo CD (or Flux) syncs the overlay; nothing is retrained",
-        "or rebuilt. To roll back after merging, revert this pull request's commit.",
+        "Merging changes only `deploy/`: Argo CD (or Flux) syncs the overlay. To roll back after",
+        "merging, revert this pull request's merge commit.",
     ]
     if card.strip():
         lines += ["", "<details><summary>Model card</summary>", "", card.strip(), "", "</details>"]
