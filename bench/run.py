@@ -89,7 +89,7 @@ def main() -> int:
     if "drift" in sections:
         report["drift"] = [drift.measure(project, rows) for rows in drift_rows]
     if "serving" in sections:
-        report["serving"] = serving.measure(project, work / "bentoml")
+        report["serving"] = serving.measure(project, work / "bentoml", quick=args.quick)
     if "install" in sections:
         report["install"] = install.measure(project)
     if "dvc" in sections:
@@ -138,15 +138,27 @@ def render(report: dict) -> str:
                 f"{r['time_ratio']:>7}  {r['evidently_share']}"
             )
     if "serving" in report:
+        serving_report = report["serving"]
         lines += [
             "",
-            "serving          req/s   p50 ms   p99 ms   rows/s   in-process rows/s   ratio",
+            "serving (log on) req/s   p50 ms   p99 ms   rows/s  log off rows/s  cost"
+            "   in-process rows/s   ratio   errors",
         ]
-        for size, r in report["serving"].items():
+        for size in ("1_row_1_client", "1_row", "100_row"):
+            r = serving_report[size]
             lines.append(
-                f"  {size:<15}{r['requests_per_second']:>7}{r['p50_ms']:>9}{r['p99_ms']:>9}"
-                f"{r['served_rows_per_second']:>9}{r['in_process_rows_per_second']:>20}"
-                f"{r['ratio_to_in_process']:>8}"
+                f"  {size:<15}{r['requests_per_second']:>7}{r['p50_ms']!s:>9}{r['p99_ms']!s:>9}"
+                f"{r['served_rows_per_second']:>9}{r['served_rows_per_second_log_off']:>16}"
+                f"{r['logging_cost']!s:>6}{r['in_process_rows_per_second']:>20}"
+                f"{r['ratio_to_in_process']:>8}{r['error_rate']:>9}"
+            )
+        logged = serving_report["log_records"]
+        lines.append(f"  log: {logged['records']} records for {logged['answered_rows']} rows")
+        lines += ["", "offered load     offered/s   req/s   p50 ms   p99 ms   errors"]
+        for factor, r in serving_report["offered_load"].items():
+            lines.append(
+                f"  {factor:<15}{r['offered_per_second']:>9}{r['requests_per_second']:>8}"
+                f"{r['p50_ms']!s:>9}{r['p99_ms']!s:>9}  {r['error_rate']} {r['errors']}"
             )
     if "install" in report:
         lines += ["", "install   uv s (warm)   pip s (warm)   env MB"]

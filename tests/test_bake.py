@@ -38,8 +38,27 @@ DEFAULT_FILES = {
     ".github/smoke/predict.json",
     "container/Dockerfile",
     *(
+        f"deploy/{name}"
+        for name in (
+            "base/kustomization.yaml",
+            "base/deployment.yaml",
+            "base/service.yaml",
+            "base/hpa.yaml",
+            "base/pdb.yaml",
+            "overlays/staging/kustomization.yaml",
+            "overlays/staging/resources.yaml",
+            "overlays/production/kustomization.yaml",
+            "overlays/production/resources.yaml",
+            "overlays/production/prediction-logs.yaml",
+            "components/service-monitor/kustomization.yaml",
+            "components/service-monitor/service-monitor.yaml",
+            "argocd/staging.yaml",
+            "argocd/production.yaml",
+        )
+    ),
+    *(
         f".github/workflows/{name}.yml"
-        for name in ("champion", "ci", "comment", "drift", "pr", "release")
+        for name in ("champion", "ci", "comment", "drift", "pr", "promote", "release")
     ),
     # adopt.py and infer.py (the `adopt` subcommand) arrive in another change: add "adopt" and
     # "infer" to the names below then (test_adopt.py, if any, to the tests further down).
@@ -61,6 +80,7 @@ DEFAULT_FILES = {
             "champion",
             "champion_cache",
             "cli",
+            "collect",
             "comment",
             "compare",
             "contract",
@@ -81,11 +101,14 @@ DEFAULT_FILES = {
             "pipeline",
             "predict",
             "readme",
+            "prediction_log",
+            "promote",
             "report",
             "retrain",
             "runrecord",
             "service",
             "smoke",
+            "shedding",
             "storage",
             "tables",
             "train",
@@ -105,6 +128,7 @@ DEFAULT_FILES = {
             "test_card",
             "test_champion",
             "test_cli",
+            "test_collect",
             "test_comment",
             "test_compare",
             "test_demo_data",
@@ -119,6 +143,10 @@ DEFAULT_FILES = {
             "test_retrain",
             "test_serving",
             "test_smoke",
+            "test_promote",
+            "test_retrain",
+            "test_serving",
+            "test_shedding",
             "test_tables",
             "test_train",
             "test_validation",

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -111,17 +112,26 @@ def base_image() -> str:
     return BASE_IMAGE
 
 
-def test_the_release_image_serves_as_batch_predict_does_as_a_non_root_user(
-    cookies, tmp_path, base_image, capsys
-):
-    project = bake(cookies)
-    env = {**project_env(project), "BENTOML_HOME": str(tmp_path / "bentoml")}
+@dataclass(frozen=True)
+class ReleaseImage:
+    project: Path
+    image: str
+    workdir: Path  # rows.csv and batch predict's predictions.csv for them
+    build_seconds: float
+
+
+@pytest.fixture(scope="module")
+def release_image(cookies_session, tmp_path_factory, base_image):
+    """The default project's release image, built once for this module's tests."""
+    project = bake(cookies_session)
+    workdir = tmp_path_factory.mktemp("release-image")
+    env = {**project_env(project), "BENTOML_HOME": str(workdir / "bentoml")}
     run_cli(project, PACKAGE, "train", "--out", "models/release")
     rows = pd.read_csv(project / "data" / "train.csv").sample(200, random_state=0)
-    rows.to_csv(tmp_path / "rows.csv", index=False)
+    rows.to_csv(workdir / "rows.csv", index=False)
     run_cli(project, PACKAGE, "predict", "--model", "models/release",
-            "--input", str(tmp_path / "rows.csv"),
-            "--out", str(tmp_path / "predictions.csv"))  # fmt: skip
+            "--input", str(workdir / "rows.csv"),
+            "--out", str(workdir / "predictions.csv"))  # fmt: skip
     built = subprocess.run(
         [sys.executable, "-m", PACKAGE, "bento", "--model", "models/release",
          "--base-image", base_image],
@@ -135,24 +145,31 @@ def test_the_release_image_serves_as_batch_predict_does_as_a_non_root_user(
     containerized = subprocess.run(
         [sys.executable, "-m", "bentoml", "containerize", "--backend", "podman", tag,
          "--image-tag", image],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+        cwd=workdir, env=env, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     build_seconds = time.monotonic() - started
     log = containerized.stdout[-3000:] + containerized.stderr[-3000:]
     assert containerized.returncode == 0, log
     try:
-        size = int(podman("image", "inspect", "--format", "{{.Size}}", image).stdout)
-        with capsys.disabled():
-            print(f"\n{image}: {size / 1e6:.0f} MB, built in {build_seconds:.0f} s", end=" ")
-        served, user, installed = serve_in_container(image, tmp_path / "rows.csv", tmp_path)
+        yield ReleaseImage(project, image, workdir, build_seconds)
     finally:
         subprocess.run([PODMAN, "rmi", "--force", image], capture_output=True)
 
+
+def test_the_release_image_serves_as_batch_predict_does_as_a_non_root_user(release_image, capsys):
+    image, workdir = release_image.image, release_image.workdir
+    size = int(podman("image", "inspect", "--format", "{{.Size}}", image).stdout)
+    with capsys.disabled():
+        print(
+            f"\n{image}: {size / 1e6:.0f} MB, built in {release_image.build_seconds:.0f} s", end=" "
+        )
+    served, user, installed = serve_in_container(image, workdir / "rows.csv", workdir)
+
     assert user["uid"] != "0" and user["name"] == "bentoml"
-    locked = lock_versions(project)
+    locked = lock_versions(release_image.project)
     assert {name: installed.get(name) for name in locked} == locked  # each at the lock's version
     assert set(installed) - set(locked) <= INSTALLER_TOOLS, set(installed) - set(locked)
-    expected = pd.read_csv(tmp_path / "predictions.csv")["prediction"]
+    expected = pd.read_csv(workdir / "predictions.csv")["prediction"]
     assert served == pytest.approx(expected.tolist(), rel=1e-9)
 
 
@@ -195,3 +212,107 @@ def serve_in_container(image: str, rows: Path, workdir: Path) -> tuple[list, dic
         subprocess.run([PODMAN, "rm", "--force", name], capture_output=True)
     installed = {normal(package): version for package, version in listed}
     return [item["prediction"] for item in answer], {"uid": uid, "name": user}, installed
+
+
+def test_the_staging_deployment_runs_under_podman_kube_play_and_its_log_feeds_drift(
+    release_image, tmp_path
+):
+    """deploy/overlays/staging, rendered by kubectl with the built image pinned by digest, runs
+    under `podman kube play`; N posted rows give N log records on the hostPath volume, which
+    `collect` turns into a file that `validate` and `drift` accept."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed: it renders the staging overlay")
+    project, port = release_image.project, free_port()
+    logs = tmp_path / "prediction-logs"
+    logs.mkdir()
+    logs.chmod(0o777)  # the service writes as the image's user (uid 1034)
+    manifest = tmp_path / "staging.yaml"
+    manifest.write_text(render_for_podman(project, release_image.image, port, logs, kubectl))
+    rows = pd.read_csv(release_image.workdir / "rows.csv")
+    podman("--runtime", "runc", "kube", "play", str(manifest), timeout=300)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + READY_WITHIN_SECONDS
+        while not ready(f"{base}/readyz"):
+            assert time.monotonic() < deadline, podman("pod", "ps").stdout
+            time.sleep(1)
+        sizes = [1, 7, 50, 142]  # 200 rows in four requests
+        starts = [sum(sizes[:index]) for index in range(len(sizes))]
+        for start, size in zip(starts, sizes, strict=True):
+            status, answer = post(
+                f"{base}/predict", {"rows": rows.iloc[start : start + size].to_dict("records")}
+            )
+            assert status == 200 and len(answer) == size, answer
+    finally:
+        subprocess.run(
+            [PODMAN, "--runtime", "runc", "kube", "down", str(manifest)], capture_output=True
+        )
+
+    records = [line for file in logs.glob("*.jsonl") for line in file.read_text().splitlines()]
+    assert len(records) == len(rows)
+    collected = tmp_path / "collected.csv"
+    run_cli(project, PACKAGE, "collect", "--logs", str(logs), "--out", str(collected))
+    assert len(pd.read_csv(collected)) == len(rows)
+    run_cli(project, PACKAGE, "validate", str(collected))
+    run_cli(
+        project, PACKAGE, "drift", "--current", str(collected), "--out", str(tmp_path / "drift")
+    )
+    assert (tmp_path / "drift" / "drift.json").is_file()
+
+
+def render_for_podman(project: Path, image: str, port: int, logs: Path, kubectl: str) -> str:
+    """The staging overlay with this machine's differences, as a kustomize overlay over it:
+    the local image by its digest, one replica on a loopback hostPort, the log on a host folder.
+    Only the Deployment: `kube play` has no use for the Service, autoscaler or budget."""
+    import yaml
+
+    digest = podman("image", "inspect", "--format", "{{.Digest}}", image).stdout.strip()
+    overlay = project / "deploy" / "overlays" / "podman-test"
+    overlay.mkdir(exist_ok=True)
+    name = project.name
+    staging = yaml.safe_load((project / "deploy/overlays/staging/kustomization.yaml").read_text())
+    released = staging["images"][0]["newName"]  # what staging pins: the registry's image
+    container_patch = [
+        {"op": "add", "path": "/spec/replicas", "value": 1},  # one pod per replica here
+        {
+            "op": "add",
+            "path": "/spec/template/spec/containers/0/ports/0/hostPort",
+            "value": port,
+        },
+        {
+            "op": "add",
+            "path": "/spec/template/spec/containers/0/ports/0/hostIP",
+            "value": "127.0.0.1",
+        },
+        {
+            "op": "replace",
+            "path": "/spec/template/spec/volumes/0",
+            "value": {
+                "name": "prediction-logs",
+                "hostPath": {"path": str(logs), "type": "Directory"},
+            },
+        },
+    ]
+    (overlay / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "resources": ["../staging"],
+                "images": [
+                    {"name": released, "newName": image.rsplit(":", 1)[0], "digest": digest}
+                ],
+                "patches": [
+                    {
+                        "target": {"kind": "Deployment", "name": name},
+                        "patch": yaml.safe_dump(container_patch),
+                    }
+                ],
+            }
+        )
+    )
+    done = subprocess.run(
+        [kubectl, "kustomize", str(overlay)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    documents = [d for d in yaml.safe_load_all(done.stdout) if d and d["kind"] == "Deployment"]
+    return yaml.safe_dump_all(documents)

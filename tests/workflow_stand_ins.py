@@ -100,6 +100,16 @@ def route(data: dict, method: str, path: list[str], fields: dict[str, str]):
             )
             and (not fields.get("base") or pr["base"]["ref"] == fields["base"])
         ]
+    if method == "GET" and len(path) == 3 and path[:2] == ["releases", "tags"]:
+        found = [r for r in data["releases"] if r["tag"] == path[2]]
+        if not found:
+            fail(f"gh: Not Found (HTTP 404) release {path[2]}")
+        repository = os.environ["GITHUB_REPOSITORY"]
+        return {
+            "tag_name": path[2],
+            "body": found[0].get("notes-file", ""),
+            "html_url": f"https://github.com/{repository}/releases/tag/{path[2]}",
+        }
     if method == "GET" and len(path) == 2 and path[0] == "branches":
         return {"name": path[1], "commit": {"sha": branch_tip(path[1])}}
     if method == "GET" and len(path) == 4 and path[:2] == ["actions", "runs"]:
@@ -271,6 +281,25 @@ def docker_run(data: dict, args: list[str], state: Path) -> None:
     data["containers"][found["--name"]] = process.pid
 
 
+def pushed_digest(image: str, bento: str) -> str:
+    """A pushed image's digest: here a hash of what it holds (its bento), as a registry's
+    digest is the hash of the image's manifest."""
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(f"{image.rsplit(':', 1)[0]}|{bento}".encode()).hexdigest()
+
+
+def docker_inspect_remote(data: dict, image: str) -> None:
+    """`docker buildx imagetools inspect IMAGE`: its text output, from the registry."""
+    if image.split("/")[0] not in data["logins"]:
+        fail(f"unauthorized: not logged in to {image.split('/')[0]}")
+    if image not in data["pushed"]:
+        fail(f"{image}: not found")
+    print(f"Name:      {image}")
+    print("MediaType: application/vnd.oci.image.manifest.v1+json")
+    print(f"Digest:    {pushed_digest(image, data['images'][image])}")
+
+
 def docker(args: list[str]) -> None:
     state = Path(os.environ["HARNESS_STATE"])
     data = docker_state(state)
@@ -295,6 +324,8 @@ def docker(args: list[str]) -> None:
         data["images"][saved["image"]] = saved["bento"]
     elif command == "tag":
         data["images"][rest[1]] = data["images"][rest[0]]
+    elif args[:3] == ["buildx", "imagetools", "inspect"]:
+        docker_inspect_remote(data, args[3])
     elif command == "push":
         registry = rest[0].split("/")[0]
         if rest[0] not in data["images"]:

@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +83,13 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(built, bentoml_home, tmp_path_factory):
+def serve_dir(tmp_path_factory) -> Path:
+    """Where `bentoml serve` runs: the prediction log goes under it (serving.log_dir)."""
+    return tmp_path_factory.mktemp("cwd")
+
+
+@pytest.fixture(scope="module")
+def server(built, bentoml_home, serve_dir, tmp_path_factory):
     """`bentoml serve <tag>` on a free loopback port; yields the base URL."""
     port = free_port()
     log = (tmp_path_factory.mktemp("serve") / "serve.log").open("w")
@@ -100,8 +107,9 @@ def server(built, bentoml_home, tmp_path_factory):
             "--port",
             str(port),
         ],
-        cwd=tmp_path_factory.mktemp("cwd"),
-        env={**env, "BENTOML_HOME": str(bentoml_home)},
+        cwd=serve_dir,
+        # PWD as a shell sets it: the prediction log goes under the directory served from
+        env={**env, "BENTOML_HOME": str(bentoml_home), "PWD": str(serve_dir)},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so its workers stop with it
@@ -327,3 +335,72 @@ def test_fuzzing_the_openapi_document_finds_no_server_error(server, tmp_path):
         timeout=300,
     )
     assert done.returncode == 0, done.stdout[-4000:]
+
+
+def post_with_id(base: str, rows: list, request_id: str | None = None) -> tuple[int, str, list]:
+    """(status, the X-Request-ID answered, the answer) of one /predict call.
+
+    A 503 (the service shedding load) is retried after its Retry-After, as a client should.
+    """
+    headers = {"Content-Type": "application/json"}
+    if request_id:
+        headers["X-Request-ID"] = request_id
+    body = json.dumps({"rows": rows}).encode()
+    for _ in range(20):
+        call = urllib.request.Request(base + "/predict", data=body, headers=headers)
+        try:
+            with urllib.request.urlopen(call, timeout=60) as response:
+                answer = json.loads(response.read())
+                return response.status, response.headers["X-Request-ID"], answer
+        except urllib.error.HTTPError as error:
+            if error.code != 503:
+                raise
+            time.sleep(float(error.headers["Retry-After"]))
+    pytest.fail("/predict kept answering 503")
+
+
+def logged(serve_dir: Path) -> list[dict]:
+    files = sorted((serve_dir / PARAMS.serving.log_dir).glob("predictions-*.jsonl"))
+    return [json.loads(line) for file in files for line in file.read_text().splitlines()]
+
+
+def test_concurrent_requests_log_every_row_exactly_once(server, serve_dir, rows):
+    # 40 requests of 1 to 7 rows from 8 threads at once: the batcher merges them
+    sizes = [1 + index % 7 for index in range(40)]
+    starts = np.cumsum([0, *sizes])[:-1]
+    batches = [
+        [rows[(s + i) % len(rows)] for i in range(n)] for s, n in zip(starts, sizes, strict=True)
+    ]
+    ids = [f"concurrent-{index}" for index in range(len(batches))]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda b, i: post_with_id(server, b, i), batches, ids))
+
+    records = logged(serve_dir)
+    by_request = {}
+    for record in records:
+        by_request.setdefault(record["request_id"], []).append(record)
+    for batch, (status, request_id, answer) in zip(batches, answers, strict=True):
+        assert status == 200
+        mine = by_request[request_id]
+        assert [record["row"] for record in mine] == list(range(len(batch)))  # none lost or twice
+        assert [record["inputs"] for record in mine] == batch
+        assert [record["output"] for record in mine] == answer
+    assert len({(r["request_id"], r["row"]) for r in records}) == len(records)
+
+
+def test_each_record_names_the_model_version_and_time(server, serve_dir, rows, built):
+    status, request_id, _ = post_with_id(server, rows[:2], request_id="order-42.line-7")
+    assert (status, request_id) == (200, "order-42.line-7")  # a client's own id is kept
+    assert len(post_with_id(server, rows[:1])[1]) == 32  # else the service makes one
+    mine = [record for record in logged(serve_dir) if record["request_id"] == request_id]
+    assert len(mine) == 2
+    assert mine[0]["bento"] == built[0]
+    assert mine[0]["model"].startswith("{{ cookiecutter.package_name }}:")
+    assert mine[0]["git_commit"]
+    assert abs(pd.Timestamp(mine[0]["time"]) - pd.Timestamp.now(tz="UTC")).total_seconds() < 60
+
+
+def test_a_refused_request_is_not_logged(server, serve_dir):
+    before = len(logged(serve_dir))
+    assert post_rows(server, [])[0] in range(400, 500)
+    assert len(logged(serve_dir)) == before

@@ -170,6 +170,28 @@ def _bento(args: argparse.Namespace) -> int:
     return 0
 
 
+def _promote(args: argparse.Namespace) -> int:
+    from .github_actions import write_github_output
+    from .promote import Pin, promote, pull_request_body
+
+    if (args.digest is None) != (args.release is None):
+        raise ProjectError("pass --digest and --release together")
+    pin = Pin(args.digest, args.release) if args.digest else None
+    before, after = promote(args.project, args.env, pin)
+    print(f"{args.env}: {before.release} ({before.digest}) -> {after.release} ({after.digest})")
+    write_github_output("release", after.release)
+    write_github_output("digest", after.digest)
+    write_github_output("previous", before.digest)
+    write_github_output("changed", "true" if before != after else "false")
+    if args.body:
+        card = args.card.read_text(encoding="utf-8") if args.card else ""
+        args.body.parent.mkdir(parents=True, exist_ok=True)
+        url = f"{args.releases_url.rstrip('/')}/{after.release}" if args.releases_url else None
+        text = pull_request_body(args.env, before, after, url, card)
+        args.body.write_text(text, encoding="utf-8")
+    return 0
+
+
 def _card(args: argparse.Namespace) -> int:
     from .card import model_card
 
@@ -195,6 +217,53 @@ def _drift(args: argparse.Namespace) -> int:
     write_github_output("labelled", "true" if result["current"]["labelled"] else "false")
     write_github_output("retrain", "true" if result["retrain"] else "false")
     return 0  # drift is a finding, not a failure
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from .collect import collect
+    from .params import load_params
+
+    params = load_params(args.params)
+    logs = args.logs or params.serving.logs
+    if not logs and args.if_configured:
+        print("serving.logs is not set in params.yaml: no prediction log to collect")
+        return 0
+    if not logs:
+        raise ProjectError("no prediction log: pass --logs, or set serving.logs in params.yaml")
+    result = collect(
+        params,
+        logs,
+        labels=args.labels or params.serving.outcomes,
+        since=args.since,
+        until=args.until,
+        out=args.out,
+    )
+    if result.skipped_lines or result.duplicates:
+        print(
+            f"left out {result.skipped_lines} unfinished last lines and "
+            f"{result.duplicates} rows logged twice"
+        )
+    if result.out is None:
+        print(f"no logged rows in {logs} for that time: nothing written")
+        return 0
+    kind = "labelled" if result.labelled else "unlabelled"
+    print(f"wrote {result.rows} {kind} rows to {result.out}")
+    if not result.labelled and result.outcomes:
+        print(
+            f"{result.outcomes} of {result.rows} rows have their outcome: a file is labelled only "
+            "when all do, so collect again with an earlier --until to keep them"
+        )
+    return 0
+
+
+def _utc_time(text: str):
+    import pandas as pd
+
+    try:
+        moment = pd.Timestamp(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected an ISO time, got {text!r}") from error
+    return moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
 
 
 def _retrain(args: argparse.Namespace) -> int:
@@ -443,6 +512,20 @@ def _add_release_commands(commands: argparse._SubParsersAction) -> None:
     )
     bento.set_defaults(handler=_bento)
 
+    promote = commands.add_parser(
+        "promote", help="pin an image digest in a deploy/ overlay (production: staging's)"
+    )
+    promote.add_argument("--env", choices=("staging", "production"), required=True)
+    promote.add_argument("--digest", help="sha256:... of the image (staging)")
+    promote.add_argument("--release", help="the release the image came from, e.g. model-<sha>")
+    promote.add_argument(
+        "--releases-url", type=_run_url, help="https://.../releases/tag: links the release"
+    )
+    promote.add_argument("--card", type=Path, help="the model card, for the pull request body")
+    promote.add_argument("--body", type=Path, help="write the pull request body here")
+    promote.add_argument("--project", type=Path, default=Path("."), help="the project's root")
+    promote.set_defaults(handler=_promote)
+
     card = commands.add_parser("card", help="write the model card (markdown) for a release")
     card.add_argument("--model", type=Path, required=True, help="directory written by train")
     card.add_argument("--out", type=Path, required=True, help="markdown file to write")
@@ -452,7 +535,7 @@ def _add_release_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_monitoring_commands(commands: argparse._SubParsersAction) -> None:
-    """What the drift workflow runs: the check, then the next training snapshot."""
+    """What the drift workflow runs: the served rows, the check, then the next training snapshot."""
     drift = commands.add_parser("drift", help="recent vs training data: drift, quality, decay")
     drift.add_argument("--reference", help="training data (default: data.train in params)")
     drift.add_argument("--current", help="CSV, folder or URL (default: data.incoming)")
@@ -460,6 +543,22 @@ def _add_monitoring_commands(commands: argparse._SubParsersAction) -> None:
     drift.add_argument("--model", type=Path, help="model directory: its decay on labelled data")
     drift.add_argument("--params", type=Path, default=Path("params.yaml"))
     drift.set_defaults(handler=_drift)
+
+    collect = commands.add_parser(
+        "collect", help="prediction logs (+ outcomes that arrived) to recent data for drift"
+    )
+    collect.add_argument("--logs", help="log file, folder or URL (default: serving.logs)")
+    collect.add_argument(
+        "--labels", help="outcomes with request_id (or the key) and the target (serving.outcomes)"
+    )
+    collect.add_argument("--since", type=_utc_time, help="first time to keep (ISO; UTC if naive)")
+    collect.add_argument("--until", type=_utc_time, help="keep rows served before this time")
+    collect.add_argument("--out", type=Path, help="file to write (default: next in data.incoming)")
+    collect.add_argument(
+        "--if-configured", action="store_true", help="do nothing when serving.logs is not set"
+    )
+    collect.add_argument("--params", type=Path, default=Path("params.yaml"))
+    collect.set_defaults(handler=_collect)
 
     retrain = commands.add_parser("retrain", help="next training snapshot, with recent data")
     retrain.add_argument("--current", help="recent labelled data (default: data.incoming)")

@@ -194,6 +194,18 @@ class RetrainParams(Section):
     window_days: int = Field(default=365, ge=1)
 
 
+class ServingParams(Section):
+    """Where the service logs what it answers, and where `collect` finds those logs later."""
+
+    # written by the service: relative to the directory `bentoml serve` runs in; the
+    # PREDICTION_LOG_DIR environment variable overrides it (deploy/ sets the pod's log volume)
+    log_dir: str = Field(default="logs/predictions", min_length=1)
+    # read by the drift workflow's `collect`: where the logs are shipped (a folder or a URL such
+    # as s3://bucket/predictions/), and a file of outcomes that arrived since; none: no collect
+    logs: str | None = None
+    outcomes: str | None = None
+
+
 class Params(Section):
     # One line on what the model is for: `--help`, the service's OpenAPI document, the README
     description: str = ""
@@ -209,6 +221,7 @@ class Params(Section):
     drift: DriftParams
     retrain: RetrainParams
     gate: GateParams
+    serving: ServingParams = Field(default_factory=ServingParams)
     # Where the file was read from; relative paths inside it are resolved against it.
     root: Path = Field(default=Path("."), exclude=True)
 

@@ -12,6 +12,8 @@ from pydantic import Field
 from .api import MAX_ROWS, MODEL_NAME, PREDICTION_MODELS, predictions, row_model
 from .artifacts import TrainedModel
 from .contract import parse_schema
+from .prediction_log import LoggedPredictions, PredictionLog
+from .shedding import RetryAfterWhenShedding
 
 # The request and response schemas follow the stored model: its input columns, their types and
 # checks (from the data contract it was trained under) and its task. So the OpenAPI document,
@@ -76,3 +78,6 @@ class PredictionService:
 
 
 PredictionService.add_asgi_middleware(JsonBodiesOnly)
+# every answered row goes to the prediction log (serving.log_dir, or $PREDICTION_LOG_DIR)
+PredictionService.add_asgi_middleware(LoggedPredictions, log=PredictionLog.for_model(_STORED))
+PredictionService.add_asgi_middleware(RetryAfterWhenShedding)
