@@ -779,7 +779,7 @@ def test_a_release_is_made_from_main_only(remote, tmp_path):
 
 def test_the_release_is_guarded_and_ignores_incoming_data(baked):
     release = yaml.safe_load((baked / ".github/workflows/release.yml").read_text())
-    assert release[True]["push"]["paths-ignore"] == ["data/incoming/**"]
+    assert release[True]["push"]["paths-ignore"] == ["data/incoming/**", "deploy/**"]
     for name, job in release["jobs"].items():
         assert job["if"] == "github.ref == 'refs/heads/main'", name
     # one approval per release: only push waits for the production environment
