@@ -41,7 +41,6 @@ from {{ cookiecutter.package_name }}.compare import (
 from {{ cookiecutter.package_name }}.contract import Contract
 from {{ cookiecutter.package_name }}.dataset import load_records, split_records
 from {{ cookiecutter.package_name }}.errors import ProjectError
-from {{ cookiecutter.package_name }}.markdown_text import unescape
 from {{ cookiecutter.package_name }}.metrics import HIGHER_IS_BETTER, metrics_for, score
 from {{ cookiecutter.package_name }}.params import GateParams, load_params
 from {{ cookiecutter.package_name }}.report import MARKER
