@@ -140,8 +140,8 @@ def require_shuffled_labels_to_decay(model_dir: Path, records: pd.DataFrame) -> 
     if not worse_by > PARAMS.drift.decay_tolerance:
         pytest.skip(
             f"on this data the model's holdout {metric} at training ({trained:.4g}) is nearly "
-            f"as bad as on shuffled labels ({now:.4g}; {worse_by:.0%} worse, "
-            f"{PARAMS.drift.decay_tolerance:.0%} tolerated), so decay cannot be told apart"
+            f"as bad as on shuffled labels ({now:.4g}; {worse_by * 100:.0f}% worse, "
+            f"{PARAMS.drift.decay_tolerance * 100:.0f}% tolerated), so decay cannot be told apart"
         )
 
 

@@ -93,7 +93,7 @@ def beside_baseline(metric: str, model: float, report: dict) -> str:
         return f"{metric} {model:.4g}; the baseline ({report['baseline']}) cannot be compared."
     said = (
         f"{metric} {model:.4g} against {baseline:.4g} for the baseline ({report['baseline']}): "
-        f"skill {gained:.0%} (the share of the baseline's shortfall the model removes)."
+        f"skill {gained * 100:.0f}% (the share of the baseline's shortfall the model removes)."
     )
     if gained > 0:
         return said

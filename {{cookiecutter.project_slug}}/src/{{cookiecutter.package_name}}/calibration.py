@@ -98,8 +98,9 @@ class Calibration:
         ]
         if self.decay_tolerance:
             tolerance, evidence = self.decay_tolerance
+            most = evidence.max * 100
             parts.append(
-                f"decay tolerance {tolerance:.0%} (max {evidence.max:.0%} of {evidence.windows})"
+                f"decay tolerance {tolerance * 100:.0f}% (max {most:.0f}% of {evidence.windows})"
             )
         skipped = "; ".join(f"{name}: {why}" for name, why in self.skipped.items())
         line = f"Drift calibrated on ordinary windows ({self.window}): " + (

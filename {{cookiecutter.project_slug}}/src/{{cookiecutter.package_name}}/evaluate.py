@@ -43,11 +43,9 @@ def evaluate(model_dir: str | Path, data: str | Path) -> Evaluation:
 def format_table(evaluation: Evaluation) -> str:
     """A plain-text table for the terminal: overall, the baseline, then one line per slice."""
     names = list(evaluation.overall)
-    # each column as wide as its name: `balanced_accuracy` must not run into its neighbour
-    widths = [max(10, len(name)) + 2 for name in names]
-    header = f"{'slice':<24}{'rows':>8}" + "".join(
-        f"{name:>{width}}" for name, width in zip(names, widths, strict=True)
-    )
+    # each column as wide as its name and a two-space gap: names never run together
+    widths = {name: max(11, len(name) + 2) for name in names}
+    header = f"{'slice':<24}{'rows':>8}" + "".join(name.rjust(widths[name]) for name in names)
     lines = [header, "-" * len(header)]
     rows = [{"slice": "overall", "value": "", "rows": evaluation.rows, **evaluation.overall}]
     if evaluation.baseline is not None:
@@ -56,10 +54,8 @@ def format_table(evaluation: Evaluation) -> str:
         )
     for row in rows + evaluation.slices:
         label = row["slice"] if not row["value"] else f"{row['slice']}={row['value']}"
-        cells = "".join(
-            f"{row[name]:>{width}.4f}" for name, width in zip(names, widths, strict=True)
-        )
-        lines.append(f"{label:<24}{row['rows']:>8}{cells}")
+        values = "".join(f"{row[name]:.4f}".rjust(widths[name]) for name in names)
+        lines.append(f"{label:<24}{row['rows']:>8}{values}")
     if evaluation.baseline is not None:
         lines += ["", f"baseline: {evaluation.baseline_description}, the same for every row"]
     return "\n".join(lines)
