@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import pandas as pd
 import pytest
@@ -164,7 +165,8 @@ def lock_versions(project: Path) -> dict[str, str]:
     finally:
         sys.path.remove(str(project / "src"))
     python = ".".join(map(str, sys.version_info[:3]))
-    return locked_versions(locked_requirements(project), python)
+    with mock.patch.dict(os.environ, {"PATH": project_env(project)["PATH"]}):  # uv, as in CI
+        return locked_versions(locked_requirements(project), python)
 
 
 def normal(name: str) -> str:
