@@ -21,6 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import pandas as pd
 import pytest
@@ -181,7 +182,8 @@ def lock_versions(project: Path) -> dict[str, str]:
     finally:
         sys.path.remove(str(project / "src"))
     python = ".".join(map(str, sys.version_info[:3]))
-    return locked_versions(locked_requirements(project), python)
+    with mock.patch.dict(os.environ, {"PATH": project_env(project)["PATH"]}):  # uv, as in CI
+        return locked_versions(locked_requirements(project), python)
 
 
 def normal(name: str) -> str:

@@ -337,13 +337,13 @@ def docker(args: list[str]) -> None:
         data["registry"][rest[0]] = digest
         data["repo_digests"][rest[0]] = [f"{rest[0].rpartition(':')[0]}@{digest}"]
         data["pushed"].append(rest[0])
-    elif command == "inspect":
-        found, rest = options(rest, {"--format", "-f"})
-        if found.get("--format", found.get("-f")) != "{{ index .RepoDigests 0 }}":
-            fail("docker stand-in: inspect supports only --format '{{ index .RepoDigests 0 }}'")
-        if not data["repo_digests"].get(rest[0]):
-            fail(f"{rest[0]} was never pushed: index .RepoDigests 0: index out of range")
-        print(data["repo_digests"][rest[0]][0])
+    elif command == "image" and rest[:1] == ["inspect"]:
+        # `docker image inspect REF`: a JSON list; RepoDigests is set once the image was pushed
+        print(
+            json.dumps(
+                [{"RepoTags": [rest[1]], "RepoDigests": data["repo_digests"].get(rest[1], [])}]
+            )
+        )
     elif command == "buildx" and rest[:2] == ["imagetools", "create"]:
         imagetools_create(data, rest[2:])
     else:
