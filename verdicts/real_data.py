@@ -198,7 +198,9 @@ def strongest_feature_dropped(params, frame, data, folder: Path, champion: Path)
     if not any(features.values()):
         return {"strongest_feature": strongest, "dropped_fails": None}
     where = folder / "dropped"
-    challenger = train(params, where, None, features=features)
+    drift = dict(params["drift"])  # a calibrated per-column test must name a feature
+    drift["columns"] = {k: v for k, v in (drift.get("columns") or {}).items() if k != strongest}
+    challenger = train(params, where, None, features=features, drift=drift)
     result = compare(champion, challenger, Path(params["data"]["train"]))
     return {
         "strongest_feature": strongest,
