@@ -151,15 +151,20 @@ def test_the_baseline_check_needs_the_gates_confidence():
     assert gate_failures(gate, no_main, {}, [], [], check(gate.confidence)) == []
 
 
-def test_a_holdout_too_small_to_tell_needs_a_look_instead_of_failing():
+def test_a_holdout_too_small_for_the_gates_confidence_asks_for_the_95_percent_interval():
     gate = GateParams(**{**PARAMS.gate.model_dump(), "primary_metric": ERROR, "min_rows": 200})
     sure_worse = {"gate_low": 0.01, "gate_high": 0.02, "gate_confidence": 0.67}
+    # 36 rows: 67% sure of 27% worse, but the 95% interval reaches back to better than main
     small = Delta(ERROR, 0.0367, 0.0471, -0.0024, 0.0308, rows=36, **sure_worse)
     assert judge(gate, small) == LOOK
     assert gate_failures(gate, Champion("trained", model=object()), {}, [small], []) == []
     (look,) = gate_looks(gate, Champion("trained", model=object()), [small], [])
-    assert "the holdout's 36 rows are too few to tell (the gate fails a change on 200" in look
-    assert judge(gate, Delta(**{**vars(small), "rows": 200})) == "fail"
+    assert "with 36 held-out rows, fewer than 200, the gate asks for 97.5%" in look
+    assert look.endswith("too few rows to tell)")
+    assert judge(gate, Delta(**{**vars(small), "rows": 200})) == "fail"  # 67% from 200 rows
+    # few rows, but even the 95% interval is far past the tolerance: it fails
+    clear = Delta(ERROR, 0.0367, 0.0471, 0.005, 0.015, rows=36, **sure_worse)
+    assert judge(gate, clear) == "fail"
 
 
 def test_the_comment_never_calls_a_change_significant_and_resamples_as_the_data_is(

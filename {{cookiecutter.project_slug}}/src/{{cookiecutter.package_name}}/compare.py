@@ -495,9 +495,10 @@ def judge(gate: GateParams, delta: Delta) -> str:
     """The gate's verdict on the overall primary metric (label "overall") or on one slice.
 
     fail: even the gate interval's favourable end is worse than the tolerance (the bootstrap is
-    `gate_confidence` sure). needs a look: the estimate is worse than the tolerance but that end
-    is inside it. pass: the estimate is within the tolerance. not gated: a slice smaller than
-    gate.min_slice_rows.
+    `gate_confidence` sure; on a holdout under gate.min_rows, the 95% interval's end, 97.5%
+    sure, so that a few rows cannot decide). needs a look: the estimate is worse than the
+    tolerance but that end is inside it. pass: the estimate is within the tolerance. not gated:
+    a slice smaller than gate.min_slice_rows.
     """
     overall = delta.reference is None
     if not overall and delta.rows < gate.min_slice_rows:
@@ -505,14 +506,20 @@ def judge(gate: GateParams, delta: Delta) -> str:
     tolerance = gate.max_regression if overall else gate.max_slice_regression
     if not delta.worse_by > tolerance:  # NaN (an undefined metric) passes: nothing to judge
         return PASS
-    if too_small(gate, delta):
-        return LOOK  # a handful of rows must not decide: a person looks instead
-    return FAIL if delta.worse_by_range[0] > tolerance else LOOK
+    return FAIL if _surely_worse_by(gate, delta) > tolerance else LOOK
 
 
 def too_small(gate: GateParams, delta: Delta) -> bool:
-    """Whether the holdout is too small for the gate to fail a PR on (gate.min_rows)."""
+    """Whether the holdout is too small for the gate's own confidence (gate.min_rows): the
+    gate then asks for the 95% interval (97.5% sure) instead."""
     return delta.reference is None and delta.rows < gate.min_rows
+
+
+def _surely_worse_by(gate: GateParams, delta: Delta) -> float:
+    """worse_by at the favourable end of the interval the gate judges by."""
+    if too_small(gate, delta):
+        return replace(delta, gate_low=None, gate_high=None).worse_by_range[0]
+    return delta.worse_by_range[0]
 
 
 def judged(gate: GateParams, delta: Delta) -> Delta:
@@ -524,18 +531,21 @@ def _sentence(delta: Delta, gate: GateParams) -> str:
     tolerance = gate.max_regression if overall else gate.max_slice_regression
     subject = delta.metric if overall else f"{delta.metric} on {delta.label}"
     share = "worse" if overall else f"of main's overall {delta.metric}"
-    how = "is worse than tolerated" if judge(gate, delta) == FAIL else "may be worse than tolerated"
-    least, _ = delta.worse_by_range
-    small = (
-        f"; the holdout's {delta.rows} rows are too few to tell (the gate fails a change on "
-        f"{gate.min_rows} or more)"
-        if too_small(gate, delta)
-        else ""
-    )
+    failed = judge(gate, delta) == FAIL
+    how = "is worse than tolerated" if failed else "may be worse than tolerated"
+    least, sure = _surely_worse_by(gate, delta), _confidence(delta)
+    small = ""
+    if too_small(gate, delta):
+        sure = "97.5%"
+        small = (
+            f"; with {delta.rows} held-out rows, fewer than {gate.min_rows}, the gate asks for "
+            f"97.5% instead of {_confidence(delta)}"
+            + ("" if failed else ": too few rows to tell")
+        )
     return (
         f"{subject} {how}: {delta.main:.4f} → {delta.pr:.4f} "
         f"({'' if overall else 'by '}{percent(delta.worse_by, 1)} {share}, "
-        f"{percent(tolerance)} tolerated; {_confidence(delta)} sure of at least "
+        f"{percent(tolerance)} tolerated; {sure} sure of at least "
         f"{percent(least, 1)}{small})"
     )
 
