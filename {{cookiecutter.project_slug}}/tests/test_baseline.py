@@ -95,10 +95,19 @@ def shuffled_target(tmp_path, records, sample_file) -> Path:
     return write_table(records, tmp_path / f"shuffled{sample_file.suffix}")
 
 
+# A model that surely does not beat its baseline: boosting without early stopping learns the
+# shuffled target's noise, and noise predicts worse than a constant. (An early-stopped model
+# learns next to nothing and lands near the baseline, on either side of it by chance.)
+NOISE_MODEL = {
+    "model__name": "gradient_boosting",
+    "model__hyperparameters": {"early_stopping": False, "max_iter": 200, "learning_rate": 0.3},
+}
+
+
 def test_a_first_model_that_does_not_beat_its_baseline_fails_the_gate(
     tmp_path, sample_file, shuffled_target
 ):
-    challenger = train_on(tmp_path / "pr", shuffled_target)
+    challenger = train_on(tmp_path / "pr", shuffled_target, **NOISE_MODEL)
     code, comment, report = compare_cli(
         tmp_path, absent(tmp_path / "main"), challenger, sample_file
     )
@@ -112,8 +121,8 @@ def test_a_first_model_that_does_not_beat_its_baseline_fails_the_gate(
 def test_a_challenger_that_does_not_beat_the_baseline_fails_whatever_main_scores(
     tmp_path, sample_file, shuffled_target
 ):
-    main_model = train_on(tmp_path / "main", shuffled_target)  # main is as bad
-    challenger = train_on(tmp_path / "pr", shuffled_target)
+    main_model = train_on(tmp_path / "main", shuffled_target, **NOISE_MODEL)  # main is as bad
+    challenger = train_on(tmp_path / "pr", shuffled_target, **NOISE_MODEL)
     code, _, report = compare_cli(tmp_path, main_model, challenger, sample_file)
     assert report["identical"] is True  # the same model: nothing worse than main
     assert code == 1 and report["baseline"]["required"] is True
@@ -123,7 +132,9 @@ def test_a_challenger_that_does_not_beat_the_baseline_fails_whatever_main_scores
 def test_with_the_baseline_rule_switched_off_the_comment_says_so(
     tmp_path, sample_file, shuffled_target
 ):
-    challenger = train_on(tmp_path / "pr", shuffled_target, gate__beat_baseline=False)
+    challenger = train_on(
+        tmp_path / "pr", shuffled_target, gate__beat_baseline=False, **NOISE_MODEL
+    )
     code, comment, report = compare_cli(
         tmp_path, absent(tmp_path / "main"), challenger, sample_file
     )

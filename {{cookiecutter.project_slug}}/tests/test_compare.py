@@ -133,8 +133,11 @@ def test_a_challenger_trained_on_a_shuffled_target_fails_the_gate(
     headline = comment.splitlines()[2]
     assert headline.startswith((f"## ❌ Worse than tolerated: {PRIMARY} ", "## ❌ Does not beat"))
     assert "**Gate failed:**" in comment
-    assert f"- {PRIMARY} is worse than tolerated" in comment or (
-        f"- {PRIMARY} does not beat the baseline" in comment
+    assert any(  # the comment shows them escaped as Markdown; report.json as they are
+        f.startswith(
+            (f"{PRIMARY} is worse than tolerated", f"{PRIMARY} does not beat the baseline")
+        )
+        for f in report["failures"]
     )
     assert report["state"] == "fail"
     header = "| metric | baseline | main | this PR | Δ | 95% interval of Δ | how sure |"
@@ -180,9 +183,12 @@ def test_a_slice_whose_training_labels_are_wrong_fails_and_regresses_most(
             f"the model does not learn {column} apart: wrong labels in {label} made every "
             f"{column} worse alike ({moved}), so no slice can be singled out"
         )
-    assert label in [row["label"] for row in report["slices"] if row["verdict"] == FAIL]
-    assert any("regressed beyond 10%" in line for line in comment.splitlines())
-    assert any(f"{PRIMARY} on {label} is worse than tolerated" in f for f in report["failures"])
+    # flagged: failed, or (on few held-out rows, at the slices' stricter level) needs a look
+    verdict = next(row["verdict"] for row in report["slices"] if row["label"] == label)
+    assert verdict in (FAIL, LOOK), same_column
+    if verdict == FAIL:
+        assert any("regressed beyond 10%" in line for line in comment.splitlines())
+        assert any(f"{PRIMARY} on {label} is worse than tolerated" in f for f in report["failures"])
 
 
 def corrupt(target: pd.Series) -> pd.Series:
@@ -337,9 +343,9 @@ def test_the_first_pull_request_must_beat_the_baseline_and_meet_optional_bounds(
     else:
         bounds, broken = dict(gate__absolute_max={PRIMARY: -1.0}), "above the maximum -1.0"
     challenger = train_on(tmp_path / "strict", sample_file, **{**NO_BOUNDS, **bounds})
-    code, comment, _ = compare_cli(tmp_path, no_model, challenger, sample_file)
+    code, _, report = compare_cli(tmp_path, no_model, challenger, sample_file)
     assert code == 1
-    assert f"- {PRIMARY} is " in comment and broken in comment
+    assert any(f.startswith(f"{PRIMARY} is ") and broken in f for f in report["failures"])
 
 
 def _gate_with(**changes: object) -> dict:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .compare import BaselineCheck, Champion, Comparison, Delta, Holdout
 from .errors import ProjectError
-from .markdown_text import plain
+from .markdown_text import plain, unescape
 from .metrics import HIGHER_IS_BETTER
 from .params import GateParams
 from .report import MARKER, NO_CHAMPION, Context, render
@@ -102,7 +102,9 @@ def _comparison(report: dict, validation: str | None, trace: str) -> tuple[Compa
     if champion["status"] not in {"trained", *NO_CHAMPION}:
         raise ValueError(f"unknown champion status {champion['status']!r}")
     comparison = Comparison(
-        gate=GateParams.model_validate(report["gate"]),
+        gate=GateParams.model_validate(
+            {**report["gate"], "primary_metric": _metric(report["gate"]["primary_metric"])}
+        ),
         champion=Champion(
             status=champion["status"],
             reason=reason,
@@ -150,7 +152,7 @@ def _delta(item: dict) -> Delta:
     if item.get("sure_worse") is not None:
         gate["sure_worse"] = _number(item["sure_worse"])
     return Delta(
-        metric=str(item["metric"]),
+        metric=_metric(item["metric"]),
         label=str(item.get("label", "overall")),
         rows=int(item.get("rows", 0)),
         reference=None if reference is None else _number(reference),
@@ -170,6 +172,15 @@ def _baseline(item: object) -> BaselineCheck | None:
         delta=_delta(item["delta"]),
         required=item["required"] is True,
     )
+
+
+def _metric(value: object) -> str:
+    """A metric's name, escaped as plain text like every string: looked up, so it must be one
+    of metrics.py's names (log_loss reads as log\\_loss once escaped)."""
+    name = unescape(str(value))
+    if name not in HIGHER_IS_BETTER:
+        raise ValueError(f"unknown metric {name!r}")
+    return name
 
 
 def _number(value: object) -> float:
