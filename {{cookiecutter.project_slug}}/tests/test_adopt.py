@@ -319,3 +319,27 @@ def test_a_given_description_is_the_projects_line(whole_project, diabetes_csv):
     line = "Predicts how a disease progresses within a year."
     adopt(diabetes_csv, whole_project, target="target", description=line, check=validate_and_read)
     assert line in (whole_project / "README.md").read_text(encoding="utf-8")
+
+
+def test_a_model_no_better_than_its_baseline_with_a_time_column_is_not_ready(params_file):
+    from types import SimpleNamespace
+
+    from {{ cookiecutter.package_name }}.params import load_params
+    from {{ cookiecutter.package_name }}.trivial import doubt_about
+
+    params = load_params(params_file)
+    primary = params.gate.primary_metric
+    trained = SimpleNamespace(
+        metrics={primary: 2.0},
+        baseline={"baseline": "the training median (1)", "metrics": {primary: 1.0},
+                  "skill": {primary: -1.0}},
+    )  # fmt: skip
+    said = doubt_about(params, trained)
+    assert f"{primary} 2 is no better than the baseline's 1 (the training median (1))" in said
+    if params.split.time_column:
+        assert "adopt again without --time-column" in said
+    better = SimpleNamespace(
+        metrics={primary: 0.5}, baseline={**trained.baseline, "skill": {primary: 0.5}}
+    )
+    bounded = params.gate.absolute_min or params.gate.absolute_max  # may be missed on their own
+    assert doubt_about(params, better) is None or bounded
