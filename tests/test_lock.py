@@ -97,4 +97,4 @@ def test_ci_installs_exactly_the_lock_with_the_uv_that_wrote_it(cookies):
         assert "pip install" not in workflow.read_text(), workflow.name
     dependabot = yaml.safe_load((project / ".github/dependabot.yml").read_text())
     ecosystems = {update["package-ecosystem"] for update in dependabot["updates"]}
-    assert ecosystems == {"uv", "github-actions"}
+    assert ecosystems == {"uv", "github-actions", "docker"}  # docker: the image's pinned base

@@ -150,7 +150,7 @@ def test_three_classes_answer_with_three_probabilities():
 def test_a_date_is_refused_unless_it_is_iso_text(value):
     # pydantic alone reads 1972 and "1972" as 1972 seconds after 1970: a silently wrong date
     model = row_model(pa.DataFrameSchema({"opened": pa.Column("datetime64[ns]")}))
-    with pytest.raises(ValidationError, match="a date must be ISO text"):
+    with pytest.raises(ValidationError, match="a day or time must be ISO text"):
         model.model_validate({"opened": value})
 
 

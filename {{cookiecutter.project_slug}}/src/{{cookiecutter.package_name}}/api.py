@@ -43,10 +43,11 @@ ISO_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}")
 
 
 def _iso_date_text(value: object) -> object:
-    if isinstance(value, datetime.date) or (isinstance(value, str) and ISO_DATE.match(value)):
+    # a Python caller may pass day or time objects (they have isoformat); JSON sends text
+    if hasattr(value, "isoformat") or (isinstance(value, str) and ISO_DATE.match(value)):
         return value
     raise ValueError(
-        f"a date must be ISO text such as 2024-01-31 or 2024-01-31T08:00:00, not {value!r}"
+        f"a day or time must be ISO text such as 2024-01-31 or 2024-01-31T08:00:00, not {value!r}"
     )
 
 

@@ -539,8 +539,7 @@ def _sentence(delta: Delta, gate: GateParams) -> str:
         sure = "97.5%"
         small = (
             f"; with {delta.rows} held-out rows, fewer than {gate.min_rows}, the gate asks for "
-            f"97.5% instead of {_confidence(delta)}"
-            + ("" if failed else ": too few rows to tell")
+            f"97.5% instead of {_confidence(delta)}" + ("" if failed else ": too few rows to tell")
         )
     return (
         f"{subject} {how}: {delta.main:.4f} → {delta.pr:.4f} "

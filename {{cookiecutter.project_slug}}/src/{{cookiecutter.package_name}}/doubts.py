@@ -43,8 +43,8 @@ def parse_grouped_numbers(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]
     """Text columns of numbers written with thousands separators, read as numbers; and why.
 
     A column qualifies when at least one value has a separator: left as text it would become a
-    category with a value per number. When some of its other values are not numbers at all,
-    the table is refused with an example of each, since no reading of it is sure.
+    categorical feature with a value per number. When some of its other values are not numbers
+    at all, the table is refused with an example of each, since no reading of it is sure.
     """
     sentences = []
     parsed = frame.copy()

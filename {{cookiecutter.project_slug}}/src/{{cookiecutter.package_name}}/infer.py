@@ -330,13 +330,13 @@ def _reason_to_leave_out(
     if profile.kind == "text" and _near_unique(profile):
         return (
             f"nearly unique text ({profile.distinct} distinct values in {len(profile.values)} "
-            "rows): as a category most of its values would be seen once, too few to learn from"
+            "rows): as a categorical feature most values would be seen once, too few to learn from"
         )
     return None
 
 
 def _near_unique(profile: _Profile) -> bool:
-    """Short text that is mostly distinct (a name per row, or nearly): not a usable category."""
+    """Short text that is mostly distinct (a name per row, or nearly): no usable feature."""
     distinct = profile.distinct
     return distinct > NEAR_UNIQUE_MIN and distinct > FREE_TEXT_DISTINCT * len(profile.values)
 
