@@ -329,17 +329,15 @@ def test_a_model_no_better_than_its_baseline_with_a_time_column_is_not_ready(par
 
     params = load_params(params_file)
     primary = params.gate.primary_metric
+    worse = {"skill": {primary: -1.0}, "metrics": dict.fromkeys([primary], 1.0)}
     trained = SimpleNamespace(
-        metrics={primary: 2.0},
-        baseline={"baseline": "the training median (1)", "metrics": {primary: 1.0},
-                  "skill": {primary: -1.0}},
-    )  # fmt: skip
+        metrics={primary: 2.0}, baseline={"baseline": "the training median (1)", **worse}
+    )
     said = doubt_about(params, trained)
     assert f"{primary} 2 is no better than the baseline's 1 (the training median (1))" in said
     if params.split.time_column:
         assert "adopt again without --time-column" in said
-    better = SimpleNamespace(
-        metrics={primary: 0.5}, baseline={**trained.baseline, "skill": {primary: 0.5}}
-    )
+    skill = {primary: 0.5}
+    better = SimpleNamespace(metrics={primary: 0.5}, baseline={**trained.baseline, "skill": skill})
     bounded = params.gate.absolute_min or params.gate.absolute_max  # may be missed on their own
     assert doubt_about(params, better) is None or bounded
