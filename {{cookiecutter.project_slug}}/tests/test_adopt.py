@@ -78,7 +78,7 @@ def test_it_writes_the_schema_the_params_and_the_data_then_checks(project, diabe
     assert not list(project.rglob(".*"))  # no backup or temp file left behind
 
 
-def test_the_params_keep_the_model_seed_incoming_data_and_retrain(project, diabetes_csv):
+def test_the_params_keep_the_model_seed_incoming_data_retrain_and_serving(project, diabetes_csv):
     before = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
     adopt(diabetes_csv, project, target="target", check=validate_and_read)
     text = (project / "params.yaml").read_text(encoding="utf-8")
@@ -88,7 +88,8 @@ def test_the_params_keep_the_model_seed_incoming_data_and_retrain(project, diabe
     kept = before["model"]["hyperparameters"]
     assert {key: after["model"]["hyperparameters"][key] for key in kept} == kept
     assert after["model"]["target_transform"] == "none"
-    assert (after["seed"], after["retrain"]) == (before["seed"], before["retrain"])
+    for section in ("seed", "retrain", "serving"):
+        assert after[section] == before[section], section
     assert after["data"] == {
         "train": "data/train.csv",
         "schema": "schema.yaml",
@@ -111,6 +112,7 @@ def test_the_params_keep_the_model_seed_incoming_data_and_retrain(project, diabe
         "gate",
         "drift",
         "retrain",
+        "serving",
     ]
 
 

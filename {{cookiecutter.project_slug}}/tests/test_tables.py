@@ -40,7 +40,7 @@ def test_a_failed_write_leaves_the_previous_file(tmp_path, monkeypatch):
         ("empty.csv", b"", "is empty"),
         ("empty.parquet", b"", "is empty"),
         ("bad.csv", b'a,b\n"1,2\n', "not a readable CSV file"),
-        ("latin.csv", "a\nd\xe9j\xe0\n".encode("latin-1"), "not a readable CSV file"),
+        ("latin.csv", "a\nd\xe9j\xe0\n".encode("latin-1"), "is not UTF-8 text"),
         ("semicolons.csv", b"a;b\n1;2\n", "separated by ';'; save it with commas"),
         ("bad.parquet", b"this is not parquet", "not a readable Parquet file"),
         ("table.xlsx", b"PK", "unknown table format '.xlsx'"),

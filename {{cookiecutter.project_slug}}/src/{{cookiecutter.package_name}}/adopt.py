@@ -45,7 +45,11 @@ SECTION_COMMENTS = {
     "split": "time_column set: the newest rows are held out; else a seeded random split",
     "gate": "compare: the PR's model may be at most max_regression (relative) worse than main's",
     "drift": "drift reported when `share` of the features drift, or decay_metric decays",
+    "retrain": "the next data.train: the newest window_days of it and the recent labelled data",
+    "serving": "log_dir: where the service logs its answers; logs, outcomes: what collect reads",
 }
+# Sections adopt writes itself (description) or infers; every other section of params.yaml is kept.
+KNOWN_HERE = {"description"}
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,7 @@ def _read_params(path: Path) -> dict:
 
 
 def _merged_params(existing: dict, inference: Inference, data_file: str) -> dict:
-    """The inferred sections, with the model, seed, incoming data and retrain kept as they were."""
+    """The inferred sections, with the model, seed, incoming data and other sections kept."""
     inferred = inference.params
     old_model, old_data = existing.get("model") or {}, existing.get("data") or {}
     model = {key: old_model[key] for key in ("name",) if key in old_model}
@@ -197,8 +201,9 @@ def _merged_params(existing: dict, inference: Inference, data_file: str) -> dict
     if "seed" in existing:
         merged["seed"] = existing["seed"]
     merged |= {"gate": inferred["gate"], "drift": inferred["drift"]}
-    if "retrain" in existing:
-        merged["retrain"] = existing["retrain"]
+    # sections about operations rather than the data (retrain, serving, ...) are kept as they were
+    written = merged.keys() | KNOWN_HERE
+    merged |= {key: value for key, value in existing.items() if key not in written}
     return merged
 
 
