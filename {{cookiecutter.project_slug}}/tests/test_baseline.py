@@ -83,7 +83,7 @@ def baseline_delta(worse_than_baseline: float, sure_better: float, rows: int = 5
         low=-0.1,
         high=0.1,
         rows=rows,
-        gate_confidence=PARAMS.gate.confidence,
+        gate_confidence=PARAMS.gate.baseline_confidence,
         sure_worse=1 - sure_better,
         label="baseline",
     )
@@ -113,6 +113,7 @@ def test_a_first_model_that_does_not_beat_its_baseline_fails_the_gate(
     )
 
     assert report["baseline"]["beaten"] is False
+    assert report["baseline"]["delta"]["gate_confidence"] == PARAMS.gate.baseline_confidence
     assert code == 1 and report["state"] == "fail"
     assert comment.splitlines()[2].startswith(f"## ❌ Does not beat the baseline: {PRIMARY} ")
     assert any(f"{PRIMARY} does not beat the baseline (" in f for f in report["failures"])
@@ -143,23 +144,26 @@ def test_with_the_baseline_rule_switched_off_the_comment_says_so(
     assert f"{PRIMARY} does not beat the baseline" in report["needs_a_look"][0]
 
 
-def test_the_baseline_check_needs_the_gates_confidence():
+def test_the_baseline_check_needs_its_own_stricter_confidence():
+    """A useless model's "how sure" is uniform: at the gate's 67% a third would pass."""
     gate = GateParams(**{**PARAMS.gate.model_dump(), "primary_metric": ERROR})
+    assert gate.baseline_confidence > gate.confidence
     from {{ cookiecutter.package_name }}.compare import BaselineCheck
 
     def check(sure_better: float) -> BaselineCheck:
         return BaselineCheck("the training median (1)", {}, baseline_delta(-0.1, sure_better), True)
 
     no_main = Champion("absent")
-    unsure = check(gate.confidence - 0.01)
+    required = gate.baseline_confidence
+    unsure = check(required - 0.01)
     assert not unsure.beaten
     assert gate_failures(gate, no_main, {}, [], [], unsure) == [
         f"{ERROR} does not beat the baseline (the training median (1)): 1.0000 for the baseline, "
-        f"0.9000 for this PR's model; the bootstrap is {percent(gate.confidence - 0.01)} sure "
-        f"the model is better, {percent(gate.confidence)} required"
+        f"0.9000 for this PR's model; the bootstrap is {percent(required - 0.01)} sure "
+        f"the model is better, {percent(required)} required"
     ]
-    assert check(gate.confidence).beaten
-    assert gate_failures(gate, no_main, {}, [], [], check(gate.confidence)) == []
+    assert check(required).beaten
+    assert gate_failures(gate, no_main, {}, [], [], check(required)) == []
 
 
 def test_a_holdout_too_small_for_the_gates_confidence_asks_for_the_95_percent_interval():
@@ -216,3 +220,11 @@ def test_the_model_card_shows_the_baseline_and_the_skill(trained_model_dir):
     card = model_card(trained_model_dir)
     assert "| baseline |" in card and "| skill over the baseline |" in card
     assert load_model(trained_model_dir).baseline.description in card
+
+
+def test_how_sure_never_reads_as_the_required_level_when_below_it():
+    from {{ cookiecutter.package_name }}.compare import sure_against
+
+    assert sure_against(0.949, 0.95) == "94.9%"  # not "95%" beside "95% required"
+    assert sure_against(0.94, 0.95) == "94%"
+    assert sure_against(0.97, 0.95) == "97%"

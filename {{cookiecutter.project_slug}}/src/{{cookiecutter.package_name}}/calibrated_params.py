@@ -1,4 +1,5 @@
-"""Writes a calibration into params.yaml: its `drift` section replaced, every other line kept.
+"""Writes a calibration into params.yaml: its `drift` section and the gate's tolerance replaced,
+every other line kept.
 
 `adopt` calibrates every threshold; `retrain` recalibrates those that carry evidence (a
 threshold without it was set by a person) on the new training snapshot. Both say what changed.
@@ -15,6 +16,7 @@ import yaml
 
 from .calibration import Calibration, calibrate, recalibrated
 from .errors import ProjectError
+from .gate_tolerance import Tolerance, calibrate_tolerance
 from .params import Params
 
 TOP_LEVEL_KEY = re.compile(r"^[A-Za-z_][\w-]*\s*:")
@@ -45,6 +47,7 @@ class Recalibration:
     text: str
     calibration: Calibration
     changes: list[Change]
+    tolerance: Tolerance | None = None  # the gate's, when it was (re)calibrated
 
     def as_record(self) -> dict:
         """For retrain.json and the pull request body: what changed, on what evidence, and
@@ -56,12 +59,24 @@ class Recalibration:
                     "key": change.key,
                     "old": change.old,
                     "new": change.new,
-                    "evidence": self.calibration.evidence_of(change.key).as_dict(),
+                    "evidence": self._evidence_of(change.key),
                 }
                 for change in self.changes
             ],
             "not_calibrated": self.calibration.skipped,
         }
+
+    def _evidence_of(self, key: str) -> dict:
+        if key == "gate.max_regression" and self.tolerance is not None:
+            return self.tolerance.evidence()
+        return self.calibration.evidence_of(key).as_dict()
+
+    def summary(self) -> str:
+        """What adopt prints: the drift calibration's line and the gate tolerance's."""
+        lines = [self.calibration.summary()]
+        if self.tolerance is not None:
+            lines.append(self.tolerance.summary())
+        return "\n".join(lines)
 
 
 def calibration_markdown(record: dict) -> str:
@@ -69,16 +84,14 @@ def calibration_markdown(record: dict) -> str:
     if "changed" not in record:
         return f"**Drift thresholds**: {record.get('kept', 'not recalibrated')}.\n"
     window = record["window"]
-    lines = [f"**Drift thresholds recalibrated** on ordinary windows ({window}) of the snapshot:"]
+    lines = [f"**Thresholds recalibrated** on ordinary windows ({window}) of the snapshot:"]
     if not record["changed"]:
         lines += ["", "No threshold changed."]
     else:
-        lines += ["", "| key | old | new | ordinary windows: max, 90th percentile (windows) |"]
-        lines += ["| --- | ---: | ---: | --- |"]
+        lines += ["", "| key | old | new | evidence |", "| --- | ---: | ---: | --- |"]
         for change in record["changed"]:
             old = "default" if change["old"] is None else f"{change['old']:.3g}"
-            seen = change["evidence"]
-            evidence = f"{seen['max']:.3g}, {seen['q90']:.3g} ({seen['windows']})"
+            evidence = _evidence_text(change["evidence"])
             lines.append(f"| `{change['key']}` | {old} | {change['new']:.3g} | {evidence} |")
     if record["not_calibrated"]:
         kept = "; ".join(f"{key}: {why}" for key, why in record["not_calibrated"].items())
@@ -86,11 +99,20 @@ def calibration_markdown(record: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _evidence_text(seen: dict) -> str:
+    if "refits" in seen:  # the gate's tolerance: refits that differ in nothing material
+        spread, largest = f"{seen['spread']:.3g}", f"{seen['max']:.3g}"
+        return f"{seen['refits']} refits differ by {spread} (standard deviation; max {largest})"
+    largest, high = f"{seen['max']:.3g}", f"{seen['q90']:.3g}"
+    return f"ordinary windows: max {largest}, 90th percentile {high} ({seen['windows']})"
+
+
 def recalibrate(
     params: Params, params_text: str, records: pd.DataFrame, everything: bool
 ) -> Recalibration:
-    """params.yaml's text with the drift section calibrated on `records`: every tested column
-    and the decay tolerance when `everything` (adopt), else what carries evidence (retrain)."""
+    """params.yaml's text with the drift section calibrated on `records`: every tested column,
+    the decay tolerance and the gate's tolerance when `everything` (adopt), else what carries
+    evidence (retrain)."""
     if everything:
         calibration = calibrate(params, records)
     else:
@@ -98,7 +120,23 @@ def recalibrate(
         calibration = calibrate(params, records, columns=columns, decay=decay)
     section = calibration.drift_section(params)
     text = replace_section(params_text, "drift", section)
-    return Recalibration(text, calibration, _changes(params, calibration))
+    changes = _changes(params, calibration)
+    tolerance = None
+    if everything or params.gate.regression_evidence is not None:
+        tolerance = calibrate_tolerance(params, records)
+        text = replace_section(text, "gate", _gate_section(text, tolerance))
+        if tolerance.max_regression != params.gate.max_regression:
+            old = params.gate.max_regression
+            changes.append(Change("gate.max_regression", old, tolerance.max_regression))
+    return Recalibration(text, calibration, changes, tolerance)
+
+
+def _gate_section(params_text: str, tolerance: Tolerance) -> dict:
+    """params.yaml's `gate` section as written, with the calibrated tolerance and its evidence."""
+    section = dict(yaml.safe_load(params_text)["gate"])
+    section["max_regression"] = tolerance.max_regression
+    section["regression_evidence"] = tolerance.evidence()
+    return section
 
 
 def calibrate_adopted(params_file: Path) -> str:
@@ -112,7 +150,7 @@ def calibrate_adopted(params_file: Path) -> str:
     text = params_file.read_text(encoding="utf-8")
     recalibration = recalibrate(params, text, records, everything=True)
     staged_params(params_file, recalibration.text).replace(params_file)
-    return recalibration.calibration.summary()
+    return recalibration.summary()
 
 
 def staged_params(path: Path, text: str) -> Path:

@@ -312,7 +312,7 @@ def _decay_tolerance(
     for train, holdout in _folds(params, records, time_column):
         if len(train) < MIN_DECAY_ROWS or len(holdout) < MIN_DECAY_ROWS:
             continue
-        model = _fitted(params, train)
+        model = fitted(params, train)
         truth, predicted = model.truth_of(holdout), model.predict(holdout)
         whole = score(params.task, truth, predicted)[metric]
         ids = window_ids(holdout, window, time_column, params.seed)
@@ -320,7 +320,7 @@ def _decay_tolerance(
             if inside.sum() < MIN_DECAY_ROWS:
                 continue
             now = score(params.task, truth[inside], predicted[inside])[metric]
-            changes.append(_worse_by(metric, whole, now))
+            changes.append(worse_by(metric, whole, now))
     changes = [value for value in changes if not math.isnan(value)]
     if len(changes) < MIN_WINDOWS:
         skipped["decay_tolerance"] = (
@@ -358,7 +358,7 @@ def _folds(
     return [(records[part != fold], records[part == fold]) for fold in range(DECAY_FOLDS)]
 
 
-def _fitted(params: Params, train: pd.DataFrame):
+def fitted(params: Params, train: pd.DataFrame):
     from .artifacts import TrainedModel
     from .pipeline import build_pipeline
 
@@ -370,7 +370,7 @@ def _fitted(params: Params, train: pd.DataFrame):
     return TrainedModel(pipeline, run)
 
 
-def _worse_by(metric: str, whole: float, window: float) -> float:
+def worse_by(metric: str, whole: float, window: float) -> float:
     """The window's metric relative to the holdout's, positive when worse (0.5 = 50%)."""
     if whole == 0 or math.isnan(whole) or math.isnan(window):
         return math.nan

@@ -136,12 +136,12 @@ class BaselineCheck:
 
     description: str
     metrics: dict[str, float]  # the baseline's, on the holdout
-    delta: Delta  # the primary metric, with the gate's interval and how sure
+    delta: Delta  # the primary metric, with gate.baseline_confidence's interval and how sure
     required: bool  # gate.beat_baseline: failing to beat it fails the gate
 
     @property
     def beaten(self) -> bool:
-        """The bootstrap is the gate's confidence sure that the model is better."""
+        """The bootstrap is gate.baseline_confidence sure that the model is better."""
         return self.delta.sure_better >= self.delta.gate_confidence
 
     @property
@@ -266,7 +266,8 @@ def _against_baseline(
     # a stream of its own: the comparison with main draws the same resamples as without it
     rng = np.random.default_rng([params.seed, 1])
     differences = paired_differences(params.task, truth, trivial, predicted, rng, groups=groups)
-    deltas = _deltas(params.task, truth, trivial, predicted, differences, params.gate.confidence)
+    confidence = params.gate.baseline_confidence
+    deltas = _deltas(params.task, truth, trivial, predicted, differences, confidence)
     return BaselineCheck(
         description=baseline.description,
         metrics=score(params.task, truth, trivial),
@@ -482,9 +483,18 @@ def baseline_sentence(check: BaselineCheck) -> str:
     d = check.delta
     return (
         f"{d.metric} does not beat the baseline ({check.description}): {d.main:.4f} for the "
-        f"baseline, {d.pr:.4f} for this PR's model; the bootstrap is {percent(d.sure_better)} "
-        f"sure the model is better, {_confidence(d)} required"
+        f"baseline, {d.pr:.4f} for this PR's model; the bootstrap is "
+        f"{sure_against(d.sure_better, d.gate_confidence)} sure the model is better, "
+        f"{_confidence(d)} required"
     )
+
+
+def sure_against(share: float, required: float) -> str:
+    """How sure, with as many digits as it takes not to read as `required` (94.9%, not 95%)."""
+    digits = 0
+    while digits < 3 and share < required and round(share * 100, digits) >= required * 100:
+        digits += 1
+    return percent(share, digits)
 
 
 def _primary_and_slices(gate: GateParams, deltas: list[Delta], slices: list[Delta]) -> list[Delta]:

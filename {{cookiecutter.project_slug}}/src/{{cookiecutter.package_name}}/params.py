@@ -58,6 +58,15 @@ class SplitParams(Section):
     group_by: list[str] = Field(default_factory=list)
 
 
+class RegressionEvidence(Section):
+    """How far refits of the model that differ in nothing material moved the primary metric:
+    the standard deviation of the relative difference between two refits, and its maximum."""
+
+    refits: int = Field(ge=2)
+    spread: float = Field(ge=0)
+    max: float = Field(ge=0)
+
+
 class GateParams(Section):
     """What a pull request's model must achieve for its check to pass (see compare.py)."""
 
@@ -73,10 +82,16 @@ class GateParams(Section):
     # a holdout of fewer rows is too small for `confidence`: the gate then fails a change only
     # when its 95% interval is past the tolerance (97.5% sure), so that one row cannot decide
     min_rows: int = Field(default=200, ge=0)
-    # the model must beat the trivial baseline (training mean, median or class frequencies)
-    # with `confidence`, with or without a model on main; false for data where nothing beats
-    # it (the comment then says so)
+    # the model must beat the trivial baseline (training mean, median or class frequencies),
+    # `baseline_confidence` sure, with or without a model on main; false for data where nothing
+    # beats it (the comment then says so). Stricter than `confidence`: a useless model's "how
+    # sure" is uniform, so at 67% a third of them would pass (the template's docs/verdicts.md)
     beat_baseline: bool = True
+    baseline_confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    # how `max_regression` was calibrated (gate_tolerance.py): refits that differ in nothing
+    # material and how far they moved; `retrain` recalibrates a tolerance that carries it, and
+    # a tolerance without it was set by a person
+    regression_evidence: RegressionEvidence | None = None
     # optional bounds, checked when there is no champion to compare with (first PR, a base
     # that cannot train), e.g. {mae: 10.0}
     absolute_max: dict[str, float] = Field(default_factory=dict)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from .compare import FAIL, LOOK, NOT_GATED, PASS, Comparison, Delta, percent
+from .compare import FAIL, LOOK, NOT_GATED, PASS, Comparison, Delta, percent, sure_against
 from .markdown_text import code_span, unescape
 from .metrics import HIGHER_IS_BETTER
 
@@ -123,7 +123,8 @@ def _baseline_rule(c: Comparison) -> str:
         )
     return (
         f"This PR's model must beat the baseline ({check.description}) on {check.delta.metric}, "
-        f"{_sure(check.delta.gate_confidence)} sure: it is {_sure(check.delta.sure_better)} sure."
+        f"{_sure(check.delta.gate_confidence)} sure: it is "
+        f"{sure_against(check.delta.sure_better, check.delta.gate_confidence)} sure."
     )
 
 
