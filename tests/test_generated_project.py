@@ -30,7 +30,7 @@ def test_the_baked_projects_own_tests_pass(cookies, task):
         env=project_env(baked),
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1800,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert " passed" in done.stdout

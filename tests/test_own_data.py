@@ -459,7 +459,7 @@ def the_projects_own_tests_pass(project: Path) -> None:
         env=project_env(project),
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1800,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 

@@ -41,6 +41,7 @@ from {{ cookiecutter.package_name }}.compare import (
 from {{ cookiecutter.package_name }}.contract import Contract
 from {{ cookiecutter.package_name }}.dataset import load_records, split_records
 from {{ cookiecutter.package_name }}.errors import ProjectError
+from {{ cookiecutter.package_name }}.markdown_text import plain
 from {{ cookiecutter.package_name }}.metrics import HIGHER_IS_BETTER, metrics_for, score
 from {{ cookiecutter.package_name }}.params import GateParams, load_params
 from {{ cookiecutter.package_name }}.report import MARKER
@@ -318,7 +319,7 @@ def test_needs_a_look_keeps_the_check_green_and_says_so(tmp_path, champion, samp
     headline = comment.splitlines()[2]
     assert headline.startswith("## 🔍 ") and f", needs a look: {PRIMARY} " in headline
     assert "**Gate passed, but needs a look** (the check stays green):" in comment
-    assert f"- 🔍 {PRIMARY} may be worse than tolerated" in comment
+    assert f"- 🔍 {plain(PRIMARY)} may be worse than tolerated" in comment  # log\\_loss
     assert report["passed"] is True and report["state"] == "needs a look"
     assert report["failures"] == [] and len(report["needs_a_look"]) == 1
 

@@ -43,7 +43,8 @@ SECTION_COMMENTS = {
     "model": "target_transform: none | log1p (fit on log(1 + target), predict back); "
     "early_stopping: stop adding trees when 10% of the training rows, set aside, stop improving",
     "split": "time_column set: the newest rows are held out; else a seeded random split",
-    "gate": "compare: the PR's model may be at most max_regression (relative) worse than main's",
+    "gate": "compare: the PR's model may be at most max_regression (relative) worse than main's; "
+    "calibrated on refits of the model (regression_evidence), must beat the baseline",
     "drift": "drift reported when `share` of the features drift, or decay_metric decays",
     "retrain": "the next data.train: the newest window_days of it and the recent labelled data",
     "serving": "log_dir: where the service logs its answers; logs, outcomes: what collect reads",
