@@ -60,62 +60,72 @@ DEFAULT_FILES = {
         f".github/workflows/{name}.yml"
         for name in ("champion", "ci", "comment", "drift", "pr", "promote", "release")
     ),
-    # adopt.py and infer.py (the `adopt` subcommand) arrive in another change: add "adopt" and
-    # "infer" to the names below then (test_adopt.py, if any, to the tests further down).
+    # the package: entry points and shared helpers at the top, one subpackage per stage
     *(
         f"src/demand_forecast/{name}.py"
         for name in (
             "__init__",
             "__main__",
-            "adopt",
-            "api",
-            "artifacts",
-            "baseline",
-            "bento",
-            "bootstrap",
             "caches",
-            "calibrated_params",
-            "calibration",
-            "card",
-            "champion",
-            "champion_cache",
             "cli",
-            "collect",
-            "comment",
-            "compare",
-            "contract",
-            "dataset",
             "demo",
-            "doubts",
-            "drift",
             "errors",
-            "evaluate",
-            "evidently_adapter",
             "folders",
             "github_actions",
-            "incoming",
             "markdown_text",
-            "infer",
-            "metrics",
-            "params",
-            "pipeline",
-            "predict",
-            "readme",
-            "prediction_log",
-            "promote",
-            "report",
-            "retrain",
-            "runrecord",
             "service",
-            "smoke",
-            "shedding",
-            "storage",
-            "tables",
-            "train",
-            "trivial",
-            "validation",
-            "validation_cache",
         )
+    ),
+    *(
+        f"src/demand_forecast/{stage}/{name}.py"
+        for stage, names in (
+            (
+                "model",
+                ("__init__", "artifacts", "baseline", "bootstrap", "metrics", "params", "pipeline"),
+            ),
+            (
+                "data",
+                (
+                    "__init__",
+                    "contract",
+                    "dataset",
+                    "incoming",
+                    "storage",
+                    "tables",
+                    "validation",
+                    "validation_cache",
+                ),
+            ),
+            ("training", ("__init__", "evaluate", "runrecord", "train")),
+            ("review", ("__init__", "champion", "champion_cache", "comment", "compare", "report")),
+            (
+                "serve",
+                (
+                    "__init__",
+                    "api",
+                    "bento",
+                    "card",
+                    "predict",
+                    "prediction_log",
+                    "promote",
+                    "shedding",
+                ),
+            ),
+            (
+                "monitor",
+                (
+                    "__init__",
+                    "calibrated_params",
+                    "calibration",
+                    "collect",
+                    "drift",
+                    "evidently_adapter",
+                    "retrain",
+                ),
+            ),
+            ("adopt", ("__init__", "adopt", "doubts", "infer", "readme", "smoke", "trivial")),
+        )
+        for name in names
     ),
     *(
         f"tests/{name}.py"

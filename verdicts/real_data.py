@@ -123,14 +123,14 @@ def write_params(params: dict, where: Path, **changes) -> Path:
 
 
 def train(params: dict, where: Path, data: Path | None = None, **changes) -> Path:
-    load_params = package("params").load_params
+    load_params = package("model.params").load_params
     path = write_params(params, where, **changes)
-    package("train").train(load_params(path), where / "model", data=data)
+    package("training.train").train(load_params(path), where / "model", data=data)
     return where / "model"
 
 
 def compare(champion: Path, challenger: Path, data: Path):
-    return package("compare").compare(champion, challenger, data)
+    return package("review.compare").compare(champion, challenger, data)
 
 
 def against_baseline(champion: Path, train_file: Path, folder: Path) -> dict:

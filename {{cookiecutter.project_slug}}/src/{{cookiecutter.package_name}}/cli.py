@@ -25,11 +25,11 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .contract import Contract
-    from .params import load_params
-    from .tables import read_table
-    from .validation import validate_frame
-    from .validation_cache import read_validated
+    from .data.contract import Contract
+    from .data.tables import read_table
+    from .data.validation import validate_frame
+    from .data.validation_cache import read_validated
+    from .model.params import load_params
 
     params = load_params(args.params)
     contract = Contract.load(params)
@@ -53,10 +53,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _adopt(args: argparse.Namespace) -> int:
-    from .adopt import adopt
-    from .calibrated_params import calibrate_adopted
-    from .params import load_params
-    from .train import TrainResult, train
+    from .adopt.adopt import adopt
+    from .model.params import load_params
+    from .monitor.calibrated_params import calibrate_adopted
+    from .training.train import TrainResult, train
 
     calibrated = []  # the calibration's one-line summary, once the check has run
 
@@ -66,11 +66,11 @@ def _adopt(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory() as scratch:
             trained = train(params, Path(scratch) / "model")
         calibrated.append(calibrate_adopted(project / args.params.name))
-        from .trivial import doubt_about
+        from .adopt.trivial import doubt_about
 
         doubt = doubt_about(params, trained)
         if (project / ".dvc").is_dir():
-            from .storage import record
+            from .data.storage import record
 
             # a DVC project keeps the data out of git: track and push it, or adopt undoes all
             version = record(params.train_path)
@@ -107,8 +107,8 @@ def _adopt(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .params import load_params
-    from .train import train
+    from .model.params import load_params
+    from .training.train import train
 
     result = train(load_params(args.params), args.out, data=args.data)
     print(
@@ -122,24 +122,24 @@ def _train(args: argparse.Namespace) -> int:
 
 def _beside_baseline(trained) -> str:
     """The primary metric beside the trivial baseline's, as one or two sentences."""
-    from .baseline import beside_baseline
+    from .model.baseline import beside_baseline
 
     primary = trained.run["params"]["gate"]["primary_metric"]
     return "Baseline: " + beside_baseline(primary, trained.metrics[primary], trained.baseline)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate, format_table
+    from .training.evaluate import evaluate, format_table
 
     if args.data is None:
-        from .params import load_params
+        from .model.params import load_params
 
         args.data = load_params(args.params).train_path
     evaluation = evaluate(args.model, args.data)
     print(format_table(evaluation))
     if args.json:
-        from .artifacts import write_json
-        from .metrics import json_safe
+        from .model.artifacts import write_json
+        from .model.metrics import json_safe
 
         write_json(
             args.json,
@@ -153,7 +153,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .predict import predict_file
+    from .serve.predict import predict_file
 
     written = predict_file(args.model, args.input, args.out)
     print(f"wrote {len(written)} predictions to {args.out}")
@@ -161,8 +161,8 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _bento(args: argparse.Namespace) -> int:
-    from .bento import build_bento
     from .github_actions import write_github_output
+    from .serve.bento import build_bento
 
     tag = build_bento(args.model, version=args.version, base_image=args.base_image)
     write_github_output("tag", tag)
@@ -172,7 +172,7 @@ def _bento(args: argparse.Namespace) -> int:
 
 def _promote(args: argparse.Namespace) -> int:
     from .github_actions import write_github_output
-    from .promote import Pin, promote, pull_request_body
+    from .serve.promote import Pin, promote, pull_request_body
 
     if (args.digest is None) != (args.release is None):
         raise ProjectError("pass --digest and --release together")
@@ -193,7 +193,7 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _card(args: argparse.Namespace) -> int:
-    from .card import model_card
+    from .serve.card import model_card
 
     text = model_card(args.model, pr=args.pr, repo=args.repo)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -203,9 +203,9 @@ def _card(args: argparse.Namespace) -> int:
 
 
 def _drift(args: argparse.Namespace) -> int:
-    from .drift import SUMMARY_FILE, check_drift
     from .github_actions import write_github_output
-    from .params import load_params
+    from .model.params import load_params
+    from .monitor.drift import SUMMARY_FILE, check_drift
 
     params = load_params(args.params)
     reference = args.reference or params.train_path
@@ -220,8 +220,8 @@ def _drift(args: argparse.Namespace) -> int:
 
 
 def _collect(args: argparse.Namespace) -> int:
-    from .collect import collect
-    from .params import load_params
+    from .model.params import load_params
+    from .monitor.collect import collect
 
     params = load_params(args.params)
     logs = args.logs or params.serving.logs
@@ -267,9 +267,9 @@ def _utc_time(text: str):
 
 
 def _retrain(args: argparse.Namespace) -> int:
-    from . import storage
-    from .params import load_params
-    from .retrain import RECORD_FILE, retrain
+    from .data import storage
+    from .model.params import load_params
+    from .monitor.retrain import RECORD_FILE, retrain
 
     params = load_params(args.params)
     current = args.current or params.incoming_location
@@ -285,8 +285,8 @@ def _retrain(args: argparse.Namespace) -> int:
         print(f"recorded {data.name} in DVC ({version.describe()}) and pushed it")
     else:
         record = retrain(params, current, drift_dir=args.drift, params_file=args.params)
-    from .calibrated_params import calibration_markdown
     from .github_actions import write_github_output
+    from .monitor.calibrated_params import calibration_markdown
 
     # the workflow commits exactly these files to the retraining pull request
     write_github_output("snapshot", str(snapshot_file))
@@ -308,7 +308,7 @@ def _retrain(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from .storage import pull
+    from .data.storage import pull
 
     versions = pull(args.params.resolve().parent)
     if not versions:
@@ -319,7 +319,7 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _champion(args: argparse.Namespace) -> int:
-    from .champion import build_champion
+    from .review.champion import build_champion
 
     status = build_champion(args.base, args.out, params=args.params)
     if status.get("reused"):
@@ -333,9 +333,9 @@ def _champion(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from .compare import compare
-    from .dataset import sha256_of
-    from .report import Context, write_report
+    from .data.dataset import sha256_of
+    from .review.compare import compare
+    from .review.report import Context, write_report
 
     if args.validation is not None and not args.validation.is_file():
         raise ProjectError(f"validation report not found: {args.validation}")
@@ -345,7 +345,7 @@ def _compare(args: argparse.Namespace) -> int:
         lock_sha256=sha256_of(args.lock) if args.lock.is_file() else None,
     )
     if args.data is None:
-        from .params import load_params
+        from .model.params import load_params
 
         args.data = load_params(args.params).train_path
     comparison = compare(args.champion, args.challenger, args.data)
@@ -358,7 +358,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _comment(args: argparse.Namespace) -> int:
-    from .comment import load_report, render_comment
+    from .review.comment import load_report, render_comment
 
     text = render_comment(load_report(args.report), run_url=args.run_url)
     args.out.parent.mkdir(parents=True, exist_ok=True)
