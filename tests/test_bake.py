@@ -147,6 +147,7 @@ DEFAULT_FILES = {
             "test_demo_train",
             "test_drift",
             "test_infer",
+            "test_layers",
             "test_params",
             "test_predict",
             "test_readme",
