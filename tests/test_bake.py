@@ -68,6 +68,7 @@ DEFAULT_FILES = {
             "__main__",
             "caches",
             "cli",
+            "commands",
             "demo",
             "errors",
             "folders",
@@ -97,7 +98,19 @@ DEFAULT_FILES = {
                 ),
             ),
             ("training", ("__init__", "evaluate", "runrecord", "train")),
-            ("review", ("__init__", "champion", "champion_cache", "comment", "compare", "report")),
+            (
+                "review",
+                (
+                    "__init__",
+                    "champion",
+                    "champion_cache",
+                    "changes",
+                    "comment",
+                    "compare",
+                    "report",
+                    "report_json",
+                ),
+            ),
             (
                 "serve",
                 (
@@ -118,7 +131,9 @@ DEFAULT_FILES = {
                     "calibrated_params",
                     "calibration",
                     "collect",
+                    "decay",
                     "drift",
+                    "drift_summary",
                     "evidently_adapter",
                     "retrain",
                 ),

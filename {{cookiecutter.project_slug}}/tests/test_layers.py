@@ -2,8 +2,8 @@
 
 A stage imports only itself, the stages below it and the shared helpers at the package's top
 (errors, folders, caches, ...), which import nothing of the package but each other. Only the
-entry points at the top (the command line, the bento's service) import the stages freely.
-Imports are read from the code with `ast`, lazy ones inside functions included.
+entry points at the top (the command line and its commands, the bento's service) import the
+stages freely. Imports are read from the code with `ast`, lazy ones inside functions included.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ ALLOWED = {
     "monitor": {"data", "model"},
     "adopt": {"data", "model"},
 }
-ENTRY_POINTS = {"__init__", "__main__", "cli", "demo", "service"}
+ENTRY_POINTS = {"__init__", "__main__", "cli", "commands", "demo", "service"}
 
 
 def imported_modules(path: Path, root: Path) -> list[tuple[int, tuple[str, ...]]]:

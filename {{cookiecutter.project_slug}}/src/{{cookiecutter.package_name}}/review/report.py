@@ -6,33 +6,22 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from ..markdown_text import code_span, unescape
+from ..markdown_text import unescape
 from ..model.metrics import HIGHER_IS_BETTER
+from .changes import Context, code, reproducibility, what_changed
 from .compare import FAIL, LOOK, NOT_GATED, PASS, Comparison, Delta, percent
+from .report_json import as_json
 
 MARKER = "<!-- {{ cookiecutter.project_slug }}:model-report -->"
 SLICES_SHOWN = 6
-PACKAGES_SHOWN = ("python", "scikit-learn", "pandas", "numpy", "pandera")
 SLICE_HEADER = ("| slice | rows | this PR |", "| --- | ---: | ---: |")
 NO_CHAMPION = {
     "absent": "main has no model yet",
     "failed": "main's model could not be trained",
     "incomparable": "main's model predicts something else",
 }
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the comment shows besides the numbers: the data validation and the lock file."""
-
-    validation: str | None = None
-    lock_name: str = "uv.lock"
-    lock_sha256: str | None = None
 
 
 def render(comparison: Comparison, context: Context) -> str:
@@ -44,8 +33,8 @@ def render(comparison: Comparison, context: Context) -> str:
         _overall(comparison),
         _slices(comparison),
         _chart(comparison),
-        _changes(comparison, context),
-        _footer(comparison, context),
+        what_changed(comparison, context),
+        reproducibility(comparison, context),
     ]
     return "\n\n".join(section for section in sections if section) + "\n"
 
@@ -132,7 +121,7 @@ def _sure(share: float) -> str:
 
 
 def _no_champion_story(c: Comparison) -> str:
-    base = f" ({_code(c.champion.commit, 12)})" if c.champion.commit else ""
+    base = f" ({code(c.champion.commit, 12)})" if c.champion.commit else ""
     if c.champion.status == "absent":
         return f"Main has no model yet: the base commit{base} does not contain this project."
     if c.champion.status == "failed":
@@ -143,7 +132,7 @@ def _no_champion_story(c: Comparison) -> str:
 def _overall(c: Comparison) -> str:
     span = f", {c.holdout.first} to {c.holdout.last}" if c.holdout.first else ""
     where = (
-        f"{_predicts(c)} Scored on {c.holdout.rows} held-out rows of {_code(c.holdout.path)} "
+        f"{_predicts(c)} Scored on {c.holdout.rows} held-out rows of {code(c.holdout.path)} "
         f"({c.holdout.how}{span}). ↓ lower is better, ↑ higher is better."
     )
     check = c.baseline
@@ -170,7 +159,7 @@ def _overall(c: Comparison) -> str:
 
 def _predicts(c: Comparison) -> str:
     params = c.challenger_run["params"]
-    return f"The model predicts {_code(params['target'])} ({params['task']})."
+    return f"The model predicts {code(params['target'])} ({params['task']})."
 
 
 def _baseline_cell(c: Comparison, name: str) -> str:
@@ -331,254 +320,6 @@ def _numbers(values: list[float]) -> str:
     return "[" + ", ".join("0" if math.isnan(v) else f"{v:.4f}" for v in values) + "]"
 
 
-def _has_dvc(*runs: dict | None) -> bool:
-    return any(run is not None and "dvc" in run["data"] for run in runs)
-
-
-def _dvc_cell(run: dict) -> str:
-    """The data version as the DVC pointer names it: md5 and size (or "in git")."""
-    version = run["data"].get("dvc")
-    if not isinstance(version, dict):
-        return "in git"
-    size = version.get("size")  # report.json is untrusted input to comment.py: no crash on it
-    return f"md5 {_code(version.get('md5'))}, " + (
-        f"{size:,} bytes" if isinstance(size, int) else "?"
-    )
-
-
-def _changes(c: Comparison, context: Context) -> str:
-    validation = context.validation.strip() if context.validation else "Data validation: not run."
-    main_run = _champion_run(c)
-    lines = ["### What changed", ""]
-    if main_run is None:
-        lines.append("params.yaml: main has no model to compare with.")
-    else:
-        lines.append(_params_table(diff_params(main_run["params"], c.challenger_run["params"])))
-    rows = [
-        ("training data", lambda run: _code(run["data"]["path"])),
-        ("data sha256", lambda run: _code(run["data"]["sha256"], 16, "…")),
-        *([("DVC version", _dvc_cell)] if _has_dvc(main_run, c.challenger_run) else []),
-        ("train rows", lambda run: str(run["data"]["train_rows"])),
-        ("holdout rows", lambda run: str(run["data"]["holdout_rows"])),
-    ]
-    lines += ["", _side_by_side(rows, main_run, c.challenger_run)]
-    if main_run is not None:
-        same = main_run["data"]["sha256"] == c.challenger_run["data"]["sha256"]
-        lines += ["", "Same training data." if same else "**The training data changed.**"]
-        lines += ["", contract_changes(main_run.get("schema"), c.challenger_run.get("schema"))]
-        lines += _dependencies(main_run, context)
-    lines += ["", validation]
-    return "\n".join(lines)
-
-
-def contract_changes(before: str | None, after: str | None) -> str:
-    """One sentence on the data contract: the same, or which columns changed and how."""
-    if before == after:
-        return "Same data contract (schema.yaml)."
-    if before is None or after is None:
-        return "**The data contract (schema.yaml) changed**: main's model has no recorded schema."
-    old, new = (yaml.safe_load(text).get("columns") or {} for text in (before, after))
-    parts = [
-        f"{label} {', '.join(_code(name) for name in names)}"
-        for label, names in (
-            ("added", sorted(new.keys() - old.keys())),
-            ("removed", sorted(old.keys() - new.keys())),
-            ("changed", sorted(n for n in old.keys() & new.keys() if old[n] != new[n])),
-        )
-        if names
-    ]
-    return f"**The data contract (schema.yaml) changed**: {'; '.join(parts) or 'its settings'}."
-
-
-def _dependencies(main_run: dict, context: Context) -> list[str]:
-    """Whether main's lock (recorded by `champion`) is this PR's, and where main was trained."""
-    environment = main_run.get("environment")
-    if environment is None:  # a champion recorded before environments were
-        return []
-    name = context.lock_name
-    if environment["lock_sha256"] == context.lock_sha256:
-        return ["", f"Same dependencies ({_code(name)})."]
-    where = (
-        f"main's model was rebuilt in an environment installed from main's {_code(name)}, so the "
-        "change of versions is part of what is measured above"
-        if environment.get("base_lock")
-        else f"main has no {_code(name)}: its model was trained in this PR's environment"
-    )
-    return ["", f"**Dependencies changed: {_code(name)}** ({where})."]
-
-
-def _champion_run(c: Comparison) -> dict | None:
-    return c.champion.model.run if c.champion.model is not None else None
-
-
-def diff_params(before: dict, after: dict) -> list[tuple[str, object, object]]:
-    """(dotted key, main's value, this PR's value) for every params.yaml entry that differs."""
-    old, new = _flatten(before), _flatten(after)
-    missing = object()
-    return [
-        (key, old.get(key), new.get(key))
-        for key in sorted(old.keys() | new.keys())
-        if old.get(key, missing) != new.get(key, missing)
-    ]
-
-
-def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
-    flat: dict[str, object] = {}
-    for key, value in tree.items():
-        if isinstance(value, dict) and value:
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def _params_table(changes: list[tuple[str, object, object]]) -> str:
-    if not changes:
-        return "params.yaml: no change."
-    rows = [f"| {_code(key)} | {_value(old)} | {_value(new)} |" for key, old, new in changes]
-    return "\n".join(["| params.yaml | main | this PR |", "| --- | --- | --- |", *rows])
-
-
-def _value(value: object) -> str:
-    return "(absent)" if value is None else code_span(json.dumps(_unescaped(value)))
-
-
-def _side_by_side(rows: list, main_run: dict | None, pr_run: dict) -> str:
-    """A two-column table (main, this PR), or one column when main has no model."""
-    if main_run is None:
-        lines = ["| | this PR |", "| --- | --- |"]
-        return "\n".join(lines + [f"| {label} | {cell(pr_run)} |" for label, cell in rows])
-    lines = ["| | main | this PR |", "| --- | --- | --- |"]
-    return "\n".join(
-        lines + [f"| {label} | {cell(main_run)} | {cell(pr_run)} |" for label, cell in rows]
-    )
-
-
-def _footer(c: Comparison, context: Context) -> str:
-    rows = [
-        ("commit", _commit),
-        ("training data sha256", lambda run: _code(run["data"]["sha256"])),
-        ("seed", lambda run: str(run["seed"])),
-        ("packages", _packages),
-    ]
-    lock = (
-        f"{_code(context.lock_name)} sha256 {_code(context.lock_sha256)}"
-        if context.lock_sha256
-        else f"none (no {_code(context.lock_name)} found)"
-    )
-    return "\n".join(
-        [
-            "<details><summary>Reproducibility</summary>",
-            "",
-            _side_by_side(rows, _champion_run(c), c.challenger_run),
-            "",
-            f"Holdout data sha256 {_code(c.holdout.sha256)}. Bootstrap: {c.resamples} Poisson "
-            f"resamples ({c.resampled}), seed {c.seed}. Lock file: {lock}. "
-            f"{_trained_in(_champion_run(c))} No PNG plots "
-            "(matplotlib is not a dependency): the chart above is Mermaid and every number is "
-            "in the report artifact's `report.json`.",
-            "",
-            "</details>",
-        ]
-    )
-
-
-def _trained_in(main_run: dict | None) -> str:
-    environment = (main_run or {}).get("environment") or {}
-    if environment.get("base_lock"):
-        sha = environment["lock_sha256"]
-        return (
-            f"Main's model was trained in an environment installed from main's "
-            f"{_code(environment['lock'])} (sha256 {_code(sha)}), this PR's in this job's "
-            "environment."
-        )
-    return "Both models were trained in this job's environment."
-
-
-def _commit(run: dict) -> str:
-    git = run.get("git") or {}
-    if not git.get("commit"):
-        return "not in git"
-    return _code(git["commit"], 12) + (" + uncommitted changes" if git.get("dirty") else "")
-
-
-def _packages(run: dict) -> str:
-    packages = run.get("packages", {})
-    return ", ".join(f"{name} {packages[name]}" for name in PACKAGES_SHOWN if name in packages)
-
-
-def as_json(c: Comparison, context: Context) -> dict:
-    """Every number of the report, for the artifact (NaN written as null)."""
-    main_run = _champion_run(c)
-    payload = {
-        "passed": c.passed,
-        "state": c.state,
-        "failures": c.failures,
-        "needs_a_look": c.looks,
-        "verdict": c.primary.direction if c.primary else None,
-        "gate": c.gate.model_dump(mode="json"),
-        "champion": {key: getattr(c.champion, key) for key in ("status", "reason", "commit")},
-        "holdout": vars(c.holdout),
-        "bootstrap": {
-            "resamples": c.resamples,
-            "seed": c.seed,
-            "confidence": 0.95,
-            "resampled": c.resampled,
-        },
-        "metrics": [_delta_json(d) for d in c.deltas],
-        "baseline": _baseline_json(c),
-        "identical": c.identical,
-        "slices": [_delta_json(d) for d in c.slice_deltas],
-        "this_pr": {"metrics": c.metrics, "slices": c.slice_metrics},
-        "params_changes": _param_changes(main_run, c.challenger_run),
-        "runs": {"main": main_run, "this_pr": c.challenger_run},
-        "lock": {"file": context.lock_name, "sha256": context.lock_sha256},
-        "validation": context.validation,
-    }
-    return _without_nan(payload)
-
-
-def _baseline_json(c: Comparison) -> dict | None:
-    check = c.baseline
-    if check is None:
-        return None
-    return {
-        "description": check.description,
-        "metrics": check.metrics,
-        "delta": _delta_json(check.delta),
-        "required": check.required,
-        "beaten": check.beaten,
-        "skill": check.skill,
-    }
-
-
-def _param_changes(main_run: dict | None, pr_run: dict) -> list | None:
-    if main_run is None:
-        return None
-    return [list(change) for change in diff_params(main_run["params"], pr_run["params"])]
-
-
-def _delta_json(d: Delta) -> dict:
-    return {
-        **vars(d),
-        "delta": d.delta,
-        "significant": d.significant,
-        "direction": d.direction,
-        "how_sure": d.how_sure,
-        "worse_by": d.worse_by if math.isfinite(d.worse_by) else None,
-    }
-
-
-def _without_nan(value: object) -> object:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _without_nan(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_nan(item) for item in value]
-    return value
-
-
 def write_report(c: Comparison, context: Context, out: Path, artifacts: Path | None = None) -> str:
     """Write the comment to `out` (and the full report to `artifacts`), each all or nothing.
 
@@ -597,22 +338,6 @@ def write_report(c: Comparison, context: Context, out: Path, artifacts: Path | N
             (staging / "report.md").write_text(text, encoding="utf-8")
             write_json(staging / "report.json", as_json(c, context))
     return text
-
-
-def _code(text: object, length: int | None = None, cut: str = "") -> str:
-    """A report string (plain text, escaped: see comment.py) as inline code, shown as written."""
-    raw = unescape(str(text))
-    return code_span(raw[:length] + cut if length is not None else raw)
-
-
-def _unescaped(value: object) -> object:
-    if isinstance(value, str):
-        return unescape(value)
-    if isinstance(value, dict):
-        return {unescape(str(key)): _unescaped(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_unescaped(item) for item in value]
-    return value
 
 
 def _write_atomically(path: Path, text: str) -> None:
