@@ -139,7 +139,7 @@ def rows_of(project: Path, count: int) -> list[dict]:
 def in_process_rows_per_second(project: Path, rows: list[dict], repeats: int = 200) -> float:
     code = (
         "import sys, json, time, pandas as pd\n"
-        f"from {PACKAGE}.artifacts import load_model\n"
+        f"from {PACKAGE}.model.artifacts import load_model\n"
         "model = load_model('models/bench'); frame = pd.DataFrame(json.loads(sys.argv[1]))\n"
         "model.predict(frame); started = time.perf_counter()\n"
         f"for _ in range({repeats}): model.predict(pd.DataFrame(json.loads(sys.argv[1])))\n"

@@ -178,7 +178,7 @@ def lock_versions(project: Path) -> dict[str, str]:
     """uv.lock's serve extra for this Python, as `bento` exports it into the image."""
     sys.path.insert(0, str(project / "src"))
     try:
-        from demand_forecast.bento import locked_requirements, locked_versions
+        from demand_forecast.serve.bento import locked_requirements, locked_versions
     finally:
         sys.path.remove(str(project / "src"))
     python = ".".join(map(str, sys.version_info[:3]))

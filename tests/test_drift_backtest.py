@@ -30,8 +30,8 @@ import json, sys
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from demand_forecast.drift import check_drift
-from demand_forecast.params import load_params
+from demand_forecast.monitor.drift import check_drift
+from demand_forecast.model.params import load_params
 
 params = load_params("params.yaml")
 train = pd.read_csv(params.train_path, parse_dates=[params.split.time_column])

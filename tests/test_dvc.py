@@ -182,7 +182,7 @@ def test_storage_errors_for_credentials_and_a_corrupt_download(repo, tmp_path):
     script = f"""
 import subprocess, sys
 from pathlib import Path
-from demand_forecast import storage
+from demand_forecast.data import storage
 from demand_forecast.errors import ProjectError
 
 def answering(code, stderr, write=None):

@@ -105,8 +105,8 @@ def package(cookies_session):
         yield (
             project,
             {
-                name: importlib.import_module(f"{PACKAGE}.{name}")
-                for name in ("markdown_text", "comment", "drift")
+                name.rpartition(".")[2]: importlib.import_module(f"{PACKAGE}.{name}")
+                for name in ("markdown_text", "review.comment", "monitor.drift")
             },
         )
     finally:

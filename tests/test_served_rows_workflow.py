@@ -18,7 +18,7 @@ from conftest import project_env, run_cli
 # What the service writes, by its own code (prediction_log.py), for rows a client sent.
 LOG_ROWS = """
 import sys, json, pandas as pd
-from {package}.prediction_log import PredictionLog
+from {package}.serve.prediction_log import PredictionLog
 rows = json.loads(pd.read_csv(sys.argv[1]).drop(columns=sys.argv[3:]).to_json(orient="records"))
 log = PredictionLog(sys.argv[2], {{"model": "m:1", "git_commit": "abc"}})
 for start in range(0, len(rows), 10):

@@ -109,7 +109,7 @@ def adopted(data: own_data.DataSet, baked: Path, folder: Path) -> Path:
     """A copy of the baked project that has adopted `data` (no training: measured here)."""
     shutil.copytree(baked, folder)
     source = data.write(folder.parent / f"{data.name}-source" / data.file_name)
-    package("adopt").adopt(
+    package("adopt.adopt").adopt(
         source,
         folder,
         target=data.target,
@@ -124,13 +124,13 @@ def adopted(data: own_data.DataSet, baked: Path, folder: Path) -> Path:
 
 def measure(project: Path, hyperparameters: dict | None) -> list[dict]:
     """The model's and the baseline's primary metric on the holdout and on later data."""
-    params = package("params").load_params(project / "params.yaml")
+    params = package("model.params").load_params(project / "params.yaml")
     if hyperparameters is not None:
         model = params.model.model_copy(update={"hyperparameters": hyperparameters})
         params = params.model_copy(update={"model": model})
-    contract = package("contract").Contract.load(params)
-    records = package("dataset").load_records(params.train_path, contract)
-    split = package("dataset").split_records(records, contract)
+    contract = package("data.contract").Contract.load(params)
+    records = package("data.dataset").load_records(params.train_path, contract)
+    split = package("data.dataset").split_records(records, contract)
     rows = [score(params, "holdout", split.train, split.holdout)]
     if contract.time_column:
         earlier, later, period = later_data(records, contract.time_column)
@@ -151,9 +151,9 @@ def later_data(records: pd.DataFrame, time_column: str) -> tuple[pd.DataFrame, p
 
 
 def score(params, scored_on: str, train: pd.DataFrame, test: pd.DataFrame) -> dict:
-    metrics = package("metrics")
+    metrics = package("model.metrics")
     primary = params.gate.primary_metric
-    pipeline = package("pipeline").build_pipeline(params)
+    pipeline = package("model.pipeline").build_pipeline(params)
     x, y = params.features.all, params.target
     pipeline.fit(train[x], train[y])
     if params.task == "classification":

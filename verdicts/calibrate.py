@@ -55,8 +55,8 @@ def main() -> int:
             for seed in SEEDS[:10]
             for month in (1, 4, 7, 10)
         ]
-        calibration = package("calibration").calibrate(
-            package("params").load_params(project / "params.yaml"),
+        calibration = package("monitor.calibration").calibrate(
+            package("model.params").load_params(project / "params.yaml"),
             reference,
             columns=COLUMNS,
             decay=False,

@@ -65,7 +65,7 @@ def true_decay(kind: str, month: int, model_dir: Path, params, realisations: int
     """The model's decay_metric on many realisations of the period, relative to training time."""
     if kind == "new category":
         return None  # the schema refuses the data: there is no prediction to score
-    artifacts, metrics = package("artifacts"), package("metrics")
+    artifacts, metrics = package("model.artifacts"), package("model.metrics")
     frames = [period(kind, TRUTH_SEED + k, month) for k in range(realisations)]
     frame = pd.concat(frames, ignore_index=True)
     model = artifacts.load_model(model_dir)
@@ -78,7 +78,7 @@ def true_decay(kind: str, month: int, model_dir: Path, params, realisations: int
 
 def check(params, reference: Path, frame: pd.DataFrame, folder: Path, model_dir: Path) -> dict:
     """One `check_drift` run: its distribution verdict, its retraining decision, the scores."""
-    drift, errors = package("drift"), package("errors")
+    drift, errors = package("monitor.drift"), package("errors")
     csv = folder / "current.csv"
     package("demo").write_csv(frame, csv)
     try:
@@ -117,7 +117,7 @@ def simulate_seed(
     reference: str,
     params_file: str,
 ) -> list[dict]:
-    params = package("params").load_params(Path(params_file))
+    params = package("model.params").load_params(Path(params_file))
     folder = Path(work) / f"drift-{seed}"
     records = []
     for month in months:

@@ -70,9 +70,9 @@ def truth_frame(realisations: int, rows: int, first_date: pd.Timestamp) -> pd.Da
 
 def true_effects(main, challenger, truth: pd.DataFrame, params) -> dict:
     """worse_by of the challenger on the truth rows, overall and per slice (as compare defines)."""
-    score = package("metrics").score
+    score = package("model.metrics").score
     primary = params.gate.primary_metric
-    higher = package("metrics").HIGHER_IS_BETTER[primary]
+    higher = package("model.metrics").HIGHER_IS_BETTER[primary]
     y = main.truth_of(truth)
     before, after = main.predict(truth), challenger.predict(truth)
 
@@ -101,7 +101,7 @@ def true_effects(main, challenger, truth: pd.DataFrame, params) -> dict:
 
 def verdict_of(delta, tolerance: float) -> str:
     """fail, needs a look, pass or not gated: one Delta's verdict, in any version of compare."""
-    compare = package("compare")
+    compare = package("review.compare")
     verdict = getattr(delta, "verdict", None)
     if verdict:
         return verdict

@@ -125,14 +125,14 @@ def write_params(params: dict, where: Path, **changes) -> Path:
 
 
 def train(params: dict, where: Path, data: Path | None = None, **changes) -> Path:
-    load_params = package("params").load_params
+    load_params = package("model.params").load_params
     path = write_params(params, where, **changes)
-    package("train").train(load_params(path), where / "model", data=data)
+    package("training.train").train(load_params(path), where / "model", data=data)
     return where / "model"
 
 
 def compare(champion: Path, challenger: Path, data: Path):
-    return package("compare").compare(champion, challenger, data)
+    return package("review.compare").compare(champion, challenger, data)
 
 
 def first_pr(model: Path, train_file: Path):
@@ -233,7 +233,9 @@ def strongest_feature_dropped(params, frame, data, folder: Path, champion: Path)
 def strongest_feature(params: dict, champion: Path) -> str:
     from sklearn.inspection import permutation_importance
 
-    artifacts, contract_module, dataset = (package(n) for n in ("artifacts", "contract", "dataset"))
+    artifacts, contract_module, dataset = (
+        package(n) for n in ("model.artifacts", "data.contract", "data.dataset")
+    )
     model = artifacts.load_model(champion)
     contract = contract_module.Contract.of_model(model)
     records = dataset.load_records(Path(params["data"]["train"]), contract)

@@ -39,7 +39,7 @@ def seeds(first: int, count: int) -> range:
 def run_gate(size, project: Path, work: Path) -> dict:
     import gate
 
-    params = package("params").load_params(project / "params.yaml")
+    params = package("model.params").load_params(project / "params.yaml")
     task = partial(
         gate.simulate_seed,
         project=str(project),
@@ -61,7 +61,7 @@ def summarise_gate(project: Path) -> dict:
     """The last gate results, summarised again (the summary may have grown since)."""
     import gate
 
-    params = package("params").load_params(project / "params.yaml")
+    params = package("model.params").load_params(project / "params.yaml")
     records = json.loads((RESULTS / "gate.json").read_text(encoding="utf-8"))["records"]
     return gate.summarise(records, params.gate.max_regression, params.gate.max_slice_regression)
 
@@ -69,7 +69,7 @@ def summarise_gate(project: Path) -> dict:
 def summarise_drift(project: Path) -> dict:
     import drift
 
-    params = package("params").load_params(project / "params.yaml")
+    params = package("model.params").load_params(project / "params.yaml")
     stored = json.loads((RESULTS / "drift.json").read_text(encoding="utf-8"))
     truths = stored["summary"]["true_decay"]
     return drift.summarise(stored["records"], truths, params.drift.decay_tolerance)
@@ -79,7 +79,7 @@ def run_drift(size, project: Path, work: Path) -> dict:
     import drift
 
     reference, model_dir, params_file = drift.prepare_reference(project, work / "drift")
-    params = package("params").load_params(params_file)
+    params = package("model.params").load_params(params_file)
     task = partial(
         drift.simulate_seed,
         project=str(project),

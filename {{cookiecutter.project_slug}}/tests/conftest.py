@@ -16,10 +16,10 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }} import demo
-from {{ cookiecutter.package_name }}.contract import Contract
-from {{ cookiecutter.package_name }}.dataset import load_records
-from {{ cookiecutter.package_name }}.params import Params, load_params
-from {{ cookiecutter.package_name }}.tables import write_table
+from {{ cookiecutter.package_name }}.data.contract import Contract
+from {{ cookiecutter.package_name }}.data.dataset import load_records
+from {{ cookiecutter.package_name }}.data.tables import write_table
+from {{ cookiecutter.package_name }}.model.params import Params, load_params
 
 PROJECT = Path(__file__).resolve().parents[1]
 PARAMS = load_params(PROJECT / "params.yaml")
@@ -98,7 +98,7 @@ def params_file(tmp_path: Path, sample_file: Path) -> Path:
 @pytest.fixture(scope="session")
 def trained_model_dir(tmp_path_factory: pytest.TempPathFactory, sample_file: Path) -> Path:
     """One model trained by the project's params.yaml on the sample, shared."""
-    from {{ cookiecutter.package_name }}.train import train
+    from {{ cookiecutter.package_name }}.training.train import train
 
     work = tmp_path_factory.mktemp("trained")
     return train(load_params(write_params(work, sample_file)), work / "model").out
@@ -193,9 +193,9 @@ def require_a_model_better_than_its_baseline(
 ) -> None:
     """Skip unless the model at `model_dir`, trained on `records`, beats the trivial baseline
     on their holdout by more than the gate's tolerance: else `what` cannot make it worse."""
-    from {{ cookiecutter.package_name }}.artifacts import load_model
-    from {{ cookiecutter.package_name }}.dataset import split_records
-    from {{ cookiecutter.package_name }}.metrics import HIGHER_IS_BETTER, score
+    from {{ cookiecutter.package_name }}.data.dataset import split_records
+    from {{ cookiecutter.package_name }}.model.artifacts import load_model
+    from {{ cookiecutter.package_name }}.model.metrics import HIGHER_IS_BETTER, score
 
     model = load_model(model_dir)
     split = split_records(records, CONTRACT)

@@ -12,9 +12,9 @@ import pytest
 import yaml
 from sklearn import datasets
 
-from {{ cookiecutter.package_name }}.adopt import AdoptResult, adopt
+from {{ cookiecutter.package_name }}.adopt.adopt import AdoptResult, adopt
+from {{ cookiecutter.package_name }}.data.tables import read_table
 from {{ cookiecutter.package_name }}.errors import ProjectError
-from {{ cookiecutter.package_name }}.tables import read_table
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -326,8 +326,8 @@ def test_a_given_description_is_the_projects_line(whole_project, diabetes_csv):
 def test_a_model_no_better_than_its_baseline_with_a_time_column_is_not_ready(params_file):
     from types import SimpleNamespace
 
-    from {{ cookiecutter.package_name }}.params import load_params
-    from {{ cookiecutter.package_name }}.trivial import doubt_about
+    from {{ cookiecutter.package_name }}.adopt.trivial import doubt_about
+    from {{ cookiecutter.package_name }}.model.params import load_params
 
     params = load_params(params_file)
     primary = params.gate.primary_metric

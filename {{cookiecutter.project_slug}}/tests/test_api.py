@@ -8,9 +8,9 @@ import pandera.pandas as pa
 import pytest
 from pydantic import ValidationError
 
-from {{ cookiecutter.package_name }}.api import predictions, row_model
-from {{ cookiecutter.package_name }}.tables import read_table
-from {{ cookiecutter.package_name }}.validation import validate_frame
+from {{ cookiecutter.package_name }}.data.tables import read_table
+from {{ cookiecutter.package_name }}.data.validation import validate_frame
+from {{ cookiecutter.package_name }}.serve.api import predictions, row_model
 
 from conftest import CONTRACT, PARAMS, not_allowed, numeric_feature, out_of_range, require
 

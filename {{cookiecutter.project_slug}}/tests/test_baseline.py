@@ -7,11 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from {{ cookiecutter.package_name }}.artifacts import load_model
-from {{ cookiecutter.package_name }}.baseline import fit_baseline, skill
-from {{ cookiecutter.package_name }}.card import model_card
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.compare import (
+from {{ cookiecutter.package_name }}.data.contract import Contract
+from {{ cookiecutter.package_name }}.data.dataset import load_records, split_records
+from {{ cookiecutter.package_name }}.data.tables import write_table
+from {{ cookiecutter.package_name }}.model.artifacts import load_model
+from {{ cookiecutter.package_name }}.model.baseline import fit_baseline, skill
+from {{ cookiecutter.package_name }}.model.metrics import HIGHER_IS_BETTER, metrics_for, score
+from {{ cookiecutter.package_name }}.model.params import GateParams
+from {{ cookiecutter.package_name }}.review.compare import (
     LOOK,
     Champion,
     Delta,
@@ -21,11 +25,7 @@ from {{ cookiecutter.package_name }}.compare import (
     judge,
     percent,
 )
-from {{ cookiecutter.package_name }}.contract import Contract
-from {{ cookiecutter.package_name }}.dataset import load_records, split_records
-from {{ cookiecutter.package_name }}.metrics import HIGHER_IS_BETTER, metrics_for, score
-from {{ cookiecutter.package_name }}.params import GateParams
-from {{ cookiecutter.package_name }}.tables import write_table
+from {{ cookiecutter.package_name }}.serve.card import model_card
 from test_compare import absent, compare_cli, train_on
 
 from conftest import PARAMS
@@ -148,7 +148,7 @@ def test_the_baseline_check_needs_its_own_stricter_confidence():
     """A useless model's "how sure" is uniform: at the gate's 67% a third would pass."""
     gate = GateParams(**{**PARAMS.gate.model_dump(), "primary_metric": ERROR})
     assert gate.baseline_confidence > gate.confidence
-    from {{ cookiecutter.package_name }}.compare import BaselineCheck
+    from {{ cookiecutter.package_name }}.review.compare import BaselineCheck
 
     def check(sure_better: float) -> BaselineCheck:
         return BaselineCheck("the training median (1)", {}, baseline_delta(-0.1, sure_better), True)
@@ -223,7 +223,7 @@ def test_the_model_card_shows_the_baseline_and_the_skill(trained_model_dir):
 
 
 def test_how_sure_never_reads_as_the_required_level_when_below_it():
-    from {{ cookiecutter.package_name }}.compare import sure_against
+    from {{ cookiecutter.package_name }}.review.compare import sure_against
 
     assert sure_against(0.949, 0.95) == "94.9%"  # not "95%" beside "95% required"
     assert sure_against(0.94, 0.95) == "94%"

@@ -15,8 +15,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }}.calibrated_params import calibrate_adopted, replace_section
-from {{ cookiecutter.package_name }}.calibration import (
+from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.data.dataset import load_records
+from {{ cookiecutter.package_name }}.data.tables import write_table
+from {{ cookiecutter.package_name }}.errors import ProjectError
+from {{ cookiecutter.package_name }}.model.params import load_params
+from {{ cookiecutter.package_name }}.monitor.calibrated_params import calibrate_adopted, replace_section
+from {{ cookiecutter.package_name }}.monitor.calibration import (
     DIRECT,
     MARGIN,
     MIN_WINDOWS,
@@ -25,12 +30,7 @@ from {{ cookiecutter.package_name }}.calibration import (
     ordinary_windows,
     window_ids,
 )
-from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.dataset import load_records
-from {{ cookiecutter.package_name }}.drift import check_drift
-from {{ cookiecutter.package_name }}.errors import ProjectError
-from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.tables import write_table
+from {{ cookiecutter.package_name }}.monitor.drift import check_drift
 
 from conftest import CONTRACT, PARAMS, edit_params, write_params
 
@@ -70,7 +70,7 @@ def columns_under_test() -> list[tuple[str, bool]]:
 
 
 def test_the_statistic_computed_here_is_evidentlys(training, windows):
-    from {{ cookiecutter.package_name }}.evidently_adapter import run_drift
+    from {{ cookiecutter.package_name }}.monitor.evidently_adapter import run_drift
 
     inside = windows[len(windows) // 2]
     reference, current = training[~inside], training[inside]
@@ -139,7 +139,7 @@ def moved(frame: pd.DataFrame, reference: pd.DataFrame, columns: list[str]) -> p
 
 def movable(frame: pd.DataFrame, reference: pd.DataFrame) -> list[str]:
     """Up to three numeric features whose moved values the schema still accepts."""
-    from {{ cookiecutter.package_name }}.validation import validate_frame
+    from {{ cookiecutter.package_name }}.data.validation import validate_frame
 
     names = []
     for name in PARAMS.features.numeric:

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import champion, champion_cache
 from {{ cookiecutter.package_name }}.caches import ENVIRONMENT_VARIABLE
-from {{ cookiecutter.package_name }}.champion import build_champion
 from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.data.tables import read_table, write_table
 from {{ cookiecutter.package_name }}.errors import ProjectError
-from {{ cookiecutter.package_name }}.tables import read_table, write_table
+from {{ cookiecutter.package_name }}.review import champion, champion_cache
+from {{ cookiecutter.package_name }}.review.champion import build_champion
 
 from conftest import PARAMS, PROJECT, out_of_range, require
 
@@ -71,7 +71,7 @@ def worktrees(repo: Path) -> list[str]:
 def test_it_trains_the_base_commit_with_its_own_code_and_params(tmp_path, sample_file):
     repo = new_repo(tmp_path / "repo")
     add_project(repo, sample_file)
-    runrecord = next((repo / "src").glob("*/runrecord.py"))
+    runrecord = next((repo / "src").glob("*/training/runrecord.py"))
     original = runrecord.read_text()
     runrecord.write_text(original.replace("PACKAGES = (", 'PACKAGES = ("marker-of-the-base", ', 1))
     base = commit_all(repo, "base")

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.tables import read_table
+from {{ cookiecutter.package_name }}.data.tables import read_table
 
 from conftest import PARAMS, PROJECT, not_allowed, out_of_range, require
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.incoming import load_table
-from {{ cookiecutter.package_name }}.prediction_log import PredictionLog
+from {{ cookiecutter.package_name }}.data.incoming import load_table
+from {{ cookiecutter.package_name }}.serve.prediction_log import PredictionLog
 
 from conftest import CONTRACT, PARAMS, write_params
 

@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.comment import (
+from {{ cookiecutter.package_name }}.review.comment import (
     GITHUB_COMMENT_LIMIT,
     MAX_REPORT_BYTES,
     render_comment,
     truncate,
 )
-from {{ cookiecutter.package_name }}.report import MARKER
+from {{ cookiecutter.package_name }}.review.report import MARKER
 from test_compare import absent, compare_cli, train_on
 
 RUN = "https://github.com/octo-org/demand-forecast/actions/runs/7"

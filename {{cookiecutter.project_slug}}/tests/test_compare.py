@@ -12,20 +12,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.artifacts import (
+from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.data.contract import Contract
+from {{ cookiecutter.package_name }}.data.dataset import load_records, split_records
+from {{ cookiecutter.package_name }}.data.tables import read_table, write_table
+from {{ cookiecutter.package_name }}.errors import ProjectError
+from {{ cookiecutter.package_name }}.markdown_text import plain
+from {{ cookiecutter.package_name }}.model.artifacts import (
     HOLDOUT_PREDICTIONS_FILE,
     load_model,
     record_predictions,
 )
-from {{ cookiecutter.package_name }}.bootstrap import (
+from {{ cookiecutter.package_name }}.model.bootstrap import (
     interval,
     paired_differences,
     paired_differences_within,
     resampled_metrics,
     weighted_metrics,
 )
-from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.compare import (
+from {{ cookiecutter.package_name }}.model.metrics import HIGHER_IS_BETTER, metrics_for, score
+from {{ cookiecutter.package_name }}.model.params import GateParams, load_params
+from {{ cookiecutter.package_name }}.review.compare import (
     FAIL,
     LOOK,
     NOT_GATED,
@@ -38,15 +45,8 @@ from {{ cookiecutter.package_name }}.compare import (
     judge,
     step_down_levels,
 )
-from {{ cookiecutter.package_name }}.contract import Contract
-from {{ cookiecutter.package_name }}.dataset import load_records, split_records
-from {{ cookiecutter.package_name }}.errors import ProjectError
-from {{ cookiecutter.package_name }}.markdown_text import plain
-from {{ cookiecutter.package_name }}.metrics import HIGHER_IS_BETTER, metrics_for, score
-from {{ cookiecutter.package_name }}.params import GateParams, load_params
-from {{ cookiecutter.package_name }}.report import MARKER
-from {{ cookiecutter.package_name }}.tables import read_table, write_table
-from {{ cookiecutter.package_name }}.train import train
+from {{ cookiecutter.package_name }}.review.report import MARKER
+from {{ cookiecutter.package_name }}.training.train import train
 
 from conftest import (
     PARAMS,

@@ -2,8 +2,8 @@
 
 import pytest
 
+from {{ cookiecutter.package_name }}.data.validation import validate_frame
 from {{ cookiecutter.package_name }}.demo import generate, write_csv
-from {{ cookiecutter.package_name }}.validation import validate_frame
 
 from conftest import CONTRACT, PROJECT
 

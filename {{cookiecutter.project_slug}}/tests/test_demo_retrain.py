@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.artifacts import load_model
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.contract import Contract
-from {{ cookiecutter.package_name }}.dataset import load_records, split_records
-from {{ cookiecutter.package_name }}.metrics import HIGHER_IS_BETTER, score
-from {{ cookiecutter.package_name }}.params import load_params
+from {{ cookiecutter.package_name }}.data.contract import Contract
+from {{ cookiecutter.package_name }}.data.dataset import load_records, split_records
+from {{ cookiecutter.package_name }}.model.artifacts import load_model
+from {{ cookiecutter.package_name }}.model.metrics import HIGHER_IS_BETTER, score
+from {{ cookiecutter.package_name }}.model.params import load_params
 
 from conftest import write_params
 

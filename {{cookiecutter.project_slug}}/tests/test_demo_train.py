@@ -3,9 +3,9 @@ trained before the fuel shock fails after it."""
 
 import pytest
 
-from {{ cookiecutter.package_name }}.evaluate import evaluate
-from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.train import train
+from {{ cookiecutter.package_name }}.model.params import load_params
+from {{ cookiecutter.package_name }}.training.evaluate import evaluate
+from {{ cookiecutter.package_name }}.training.train import train
 
 from conftest import edit_params
 

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.data.incoming import load_table
+from {{ cookiecutter.package_name }}.data.tables import write_table
 from {{ cookiecutter.package_name }}.errors import ProjectError
-from {{ cookiecutter.package_name }}.incoming import load_table
-from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.tables import write_table
+from {{ cookiecutter.package_name }}.model.params import load_params
 
 from conftest import CONTRACT, PARAMS, edit_params, numeric_feature, require, write_params
 
@@ -50,7 +50,7 @@ def shifted(records: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     Wasserstein moved by twice its threshold plus one of its standard deviations (a whole shift
     by k of them scores k; whole numbers stay whole), where the schema allows it; else the rows
     of the most common value of a categorical feature."""
-    from {{ cookiecutter.package_name }}.validation import validate_frame
+    from {{ cookiecutter.package_name }}.data.validation import validate_frame
 
     for column in PARAMS.features.numeric:
         test = PARAMS.drift.test_for(column, categorical=False)
@@ -77,7 +77,7 @@ def relabelled(records: pd.DataFrame) -> pd.DataFrame:
 def runs(tmp_path_factory, sample_file, trained_model_dir) -> dict[str, Path]:
     """Three drift checks with the model, run once each, every one with its own
     $GITHUB_OUTPUT file as each workflow step has."""
-    from {{ cookiecutter.package_name }}.dataset import load_records
+    from {{ cookiecutter.package_name }}.data.dataset import load_records
 
     work = tmp_path_factory.mktemp("drift")
     params = write_params(work, sample_file)
@@ -139,8 +139,8 @@ def test_it_writes_evidentlys_report_and_a_markdown_summary(records, runs):
 def require_shuffled_labels_to_decay(model_dir: Path, records: pd.DataFrame) -> None:
     """Skip unless the model scores its decay metric worse than the tolerance on the relabelled
     rows, against its holdout score at training: the premise of the decay tests below."""
-    from {{ cookiecutter.package_name }}.artifacts import METRICS_FILE, load_model
-    from {{ cookiecutter.package_name }}.metrics import HIGHER_IS_BETTER, score
+    from {{ cookiecutter.package_name }}.model.artifacts import METRICS_FILE, load_model
+    from {{ cookiecutter.package_name }}.model.metrics import HIGHER_IS_BETTER, score
 
     model, rows = load_model(model_dir), relabelled(records)
     metric = PARAMS.drift.decay_metric
@@ -270,7 +270,7 @@ def test_unlabelled_current_data_is_checked_for_drift_but_not_for_decay(
 
 
 def test_without_labels_no_drift_proposes_no_retraining(params_file, sample_file, tmp_path):
-    from {{ cookiecutter.package_name }}.dataset import load_records
+    from {{ cookiecutter.package_name }}.data.dataset import load_records
 
     records = load_records(sample_file, CONTRACT)
     inputs = write_table(calm(records).drop(columns=[PARAMS.target]), tmp_path / "inputs.csv")
@@ -396,7 +396,7 @@ def _performance(decay: float, upper: float, tolerance: float = 0.5) -> dict:
 def test_labelled_data_retrains_on_decay_or_on_drift_it_cannot_rule_decay_out_for(
     decay, upper, data_drift, retrain, says
 ):
-    from {{ cookiecutter.package_name }}.drift import _retrain
+    from {{ cookiecutter.package_name }}.monitor.drift import _retrain
 
     decided, reason = _retrain(_performance(decay, upper), data_drift)
     assert decided is retrain

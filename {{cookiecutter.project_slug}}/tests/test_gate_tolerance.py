@@ -12,13 +12,13 @@ from statistics import NormalDist
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }}.calibrated_params import calibrate_adopted
+from {{ cookiecutter.package_name }}.monitor.calibrated_params import calibrate_adopted
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.dataset import load_records
+from {{ cookiecutter.package_name }}.data.dataset import load_records
 from {{ cookiecutter.package_name }}.errors import ProjectError
-from {{ cookiecutter.package_name }}.gate_tolerance import FLOOR, REFITS, calibrate_tolerance
-from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.tables import write_table
+from {{ cookiecutter.package_name }}.monitor.gate_tolerance import FLOOR, REFITS, calibrate_tolerance
+from {{ cookiecutter.package_name }}.model.params import load_params
+from {{ cookiecutter.package_name }}.data.tables import write_table
 
 from conftest import CONTRACT, PARAMS, edit_params, write_params
 
@@ -68,8 +68,8 @@ def test_the_same_data_gives_the_same_tolerance(calibrated, training):
 
 def test_a_refit_with_another_seed_is_not_failed_by_the_calibrated_gate(copied, tmp_path):
     """Another seed changes nothing material: the tolerance was set for exactly such noise."""
-    from {{ cookiecutter.package_name }}.compare import compare
-    from {{ cookiecutter.package_name }}.train import train
+    from {{ cookiecutter.package_name }}.review.compare import compare
+    from {{ cookiecutter.package_name }}.training.train import train
 
     main_model = train(load_params(copied), tmp_path / "main").out
     edit_params(copied, seed=PARAMS.seed + 100)

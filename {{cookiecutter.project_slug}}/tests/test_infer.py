@@ -8,8 +8,8 @@ import pandera.pandas as pa
 import pytest
 from sklearn import datasets
 
+from {{ cookiecutter.package_name }}.adopt.infer import infer_contract
 from {{ cookiecutter.package_name }}.errors import ProjectError
-from {{ cookiecutter.package_name }}.infer import infer_contract
 
 PARAMS_KEYS = {"task", "target", "features", "key", "slices", "split", "gate", "drift", "model"}
 

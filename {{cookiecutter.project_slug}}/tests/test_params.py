@@ -2,9 +2,9 @@
 
 import pytest
 
-from {{ cookiecutter.package_name }}.contract import Contract
+from {{ cookiecutter.package_name }}.data.contract import Contract
 from {{ cookiecutter.package_name }}.errors import ProjectError
-from {{ cookiecutter.package_name }}.params import load_params
+from {{ cookiecutter.package_name }}.model.params import load_params
 
 from conftest import CONTRACT, PARAMS, PROJECT, edit_params
 

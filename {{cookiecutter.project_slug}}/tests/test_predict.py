@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.artifacts import load_model
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.tables import read_table
+from {{ cookiecutter.package_name }}.data.tables import read_table
+from {{ cookiecutter.package_name }}.model.artifacts import load_model
 
 from conftest import PARAMS, not_allowed, out_of_range, require, required_feature
 

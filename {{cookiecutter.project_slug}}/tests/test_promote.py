@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.promote import Pin, read_pin
+from {{ cookiecutter.package_name }}.serve.promote import Pin, read_pin
 
 from conftest import PROJECT
 

@@ -9,7 +9,7 @@ import pandera.pandas as pa
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }}.readme import (
+from {{ cookiecutter.package_name }}.adopt.readme import (
     BEGIN,
     END,
     data_section,

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.contract import Contract
-from {{ cookiecutter.package_name }}.dataset import load_records
-from {{ cookiecutter.package_name }}.params import Params, load_params
-from {{ cookiecutter.package_name }}.retrain import combine
-from {{ cookiecutter.package_name }}.tables import write_table
+from {{ cookiecutter.package_name }}.data.contract import Contract
+from {{ cookiecutter.package_name }}.data.dataset import load_records
+from {{ cookiecutter.package_name }}.data.tables import write_table
+from {{ cookiecutter.package_name }}.model.params import Params, load_params
+from {{ cookiecutter.package_name }}.monitor.retrain import combine
 
 from conftest import CONTRACT, PARAMS, edit_params, require, write_params
 

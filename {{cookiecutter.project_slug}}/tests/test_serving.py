@@ -23,10 +23,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }}.artifacts import load_model
-from {{ cookiecutter.package_name }}.bento import locked_requirements, locked_versions, pinned_base_image
-from {{ cookiecutter.package_name }}.tables import read_table
-from {{ cookiecutter.package_name }}.validation import validate_frame
+from {{ cookiecutter.package_name }}.data.tables import read_table
+from {{ cookiecutter.package_name }}.data.validation import validate_frame
+from {{ cookiecutter.package_name }}.model.artifacts import load_model
+from {{ cookiecutter.package_name }}.serve.bento import locked_requirements, locked_versions, pinned_base_image
 
 from conftest import (
     CONTRACT,
@@ -181,7 +181,7 @@ def rows(sample_file) -> list[dict]:
 def test_the_bento_carries_only_the_service_code_and_a_dockerfile(bento_dir):
     assert (bento_dir / "env" / "docker" / "Dockerfile").is_file()
     package = bento_dir / "src" / "{{ cookiecutter.package_name }}"
-    shipped = {path.name for path in package.glob("*.py")}
+    shipped = {path.name for path in package.rglob("*.py")}
     assert "service.py" in shipped
     assert not shipped & {"train.py", "demo.py", "dataset.py", "cli.py", "evaluate.py"}
     assert not (bento_dir / "src" / "data").exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from {{ cookiecutter.package_name }}.shedding import RETRY_AFTER_SECONDS, RetryAfterWhenShedding
+from {{ cookiecutter.package_name }}.serve.shedding import RETRY_AFTER_SECONDS, RetryAfterWhenShedding
 
 
 def answering(status: int, headers: list | None = None):

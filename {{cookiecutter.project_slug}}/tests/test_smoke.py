@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pandera.pandas as pa
 
-from {{ cookiecutter.package_name }}.smoke import json_value, request_rows, smoke_json
+from {{ cookiecutter.package_name }}.adopt.smoke import json_value, request_rows, smoke_json
 
 SCHEMA = pa.DataFrameSchema(
     {

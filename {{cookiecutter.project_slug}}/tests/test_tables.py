@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }}.data.tables import read_table, write_table_atomically
 from {{ cookiecutter.package_name }}.errors import ProjectError
-from {{ cookiecutter.package_name }}.tables import read_table, write_table_atomically
 
 FRAME = pd.DataFrame({"branch": ["north", "south"], "quantity": [3, 5], "cost": [1.5, None]})
 

@@ -5,13 +5,13 @@ import json
 import numpy as np
 import pytest
 
-from {{ cookiecutter.package_name }}.dataset import InvalidData, load_records, split_records
+from {{ cookiecutter.package_name }}.data.dataset import InvalidData, load_records, split_records
+from {{ cookiecutter.package_name }}.data.tables import write_table
 from {{ cookiecutter.package_name }}.errors import ProjectError
-from {{ cookiecutter.package_name }}.evaluate import evaluate
-from {{ cookiecutter.package_name }}.metrics import metrics_for
-from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.tables import write_table
-from {{ cookiecutter.package_name }}.train import train
+from {{ cookiecutter.package_name }}.model.metrics import metrics_for
+from {{ cookiecutter.package_name }}.model.params import load_params
+from {{ cookiecutter.package_name }}.training.evaluate import evaluate
+from {{ cookiecutter.package_name }}.training.train import train
 
 from conftest import CONTRACT, PARAMS, edit_params, out_of_range, require
 
@@ -58,7 +58,7 @@ def test_every_model_trains_on_the_projects_data(params_file, tmp_path, model):
 
 
 def test_predictions_are_values_or_one_probability_per_class(trained_model_dir):
-    from {{ cookiecutter.package_name }}.artifacts import load_model
+    from {{ cookiecutter.package_name }}.model.artifacts import load_model
 
     model = load_model(trained_model_dir)
     records = load_records(PARAMS.train_path, CONTRACT).head(20)
@@ -111,7 +111,7 @@ def test_with_a_time_column_the_holdout_is_the_newest_rows(sample_file):
 
 
 def test_without_a_time_column_the_holdout_is_a_seeded_random_share(params_file, sample_file):
-    from {{ cookiecutter.package_name }}.contract import Contract
+    from {{ cookiecutter.package_name }}.data.contract import Contract
 
     contract = Contract.load(load_params(edit_params(params_file, split__time_column=None)))
     records = load_records(sample_file, contract)
@@ -126,7 +126,7 @@ def test_rows_sharing_a_group_stay_on_one_side_of_the_split(params_file, sample_
     group = PARAMS.slices[:1] or PARAMS.features.categorical[:1]
     require(group or None, "slice or categorical column to group by")
     params = edit_params(params_file, split__time_column=None, split__group_by=group)
-    from {{ cookiecutter.package_name }}.contract import Contract
+    from {{ cookiecutter.package_name }}.data.contract import Contract
 
     contract = Contract.load(load_params(params))
     split = split_records(load_records(sample_file, contract), contract)

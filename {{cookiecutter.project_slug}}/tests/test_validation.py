@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }}.data.tables import read_table, write_table
+from {{ cookiecutter.package_name }}.data.validation import validate_frame
 from {{ cookiecutter.package_name }}.errors import ProjectError
-from {{ cookiecutter.package_name }}.tables import read_table, write_table
-from {{ cookiecutter.package_name }}.validation import validate_frame
 
 from conftest import (
     CONTRACT,

@@ -8,11 +8,11 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from {{ cookiecutter.package_name }} import validation_cache
 from {{ cookiecutter.package_name }}.caches import ENVIRONMENT_VARIABLE
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.tables import read_table, write_table
-from {{ cookiecutter.package_name }}.validation import validate_frame
+from {{ cookiecutter.package_name }}.data import validation_cache
+from {{ cookiecutter.package_name }}.data.tables import read_table, write_table
+from {{ cookiecutter.package_name }}.data.validation import validate_frame
 
 from conftest import CONTRACT, numeric_feature, out_of_range, require
 

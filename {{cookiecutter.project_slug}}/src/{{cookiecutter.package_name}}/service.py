@@ -9,11 +9,11 @@ import bentoml
 import pandas as pd
 from pydantic import Field
 
-from .api import MAX_ROWS, MODEL_NAME, PREDICTION_MODELS, predictions, row_model
-from .artifacts import TrainedModel
-from .contract import parse_schema
-from .prediction_log import LoggedPredictions, PredictionLog
-from .shedding import RetryAfterWhenShedding
+from .data.contract import parse_schema
+from .model.artifacts import TrainedModel
+from .serve.api import MAX_ROWS, MODEL_NAME, PREDICTION_MODELS, predictions, row_model
+from .serve.prediction_log import LoggedPredictions, PredictionLog
+from .serve.shedding import RetryAfterWhenShedding
 
 # The request and response schemas follow the stored model: its input columns, their types and
 # checks (from the data contract it was trained under) and its task. So the OpenAPI document,

@@ -1,0 +1,1 @@
+"""`adopt`: a user's table made into the project's data, contract, params and README."""

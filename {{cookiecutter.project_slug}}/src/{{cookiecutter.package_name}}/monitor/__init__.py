@@ -1,0 +1,1 @@
+"""Monitoring: recent data collected from the prediction log, drift (Evidently), retraining."""
