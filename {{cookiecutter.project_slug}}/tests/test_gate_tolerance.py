@@ -12,13 +12,13 @@ from statistics import NormalDist
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }}.monitor.calibrated_params import calibrate_adopted
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.data.dataset import load_records
-from {{ cookiecutter.package_name }}.errors import ProjectError
-from {{ cookiecutter.package_name }}.monitor.gate_tolerance import FLOOR, REFITS, calibrate_tolerance
-from {{ cookiecutter.package_name }}.model.params import load_params
 from {{ cookiecutter.package_name }}.data.tables import write_table
+from {{ cookiecutter.package_name }}.errors import ProjectError
+from {{ cookiecutter.package_name }}.model.params import load_params
+from {{ cookiecutter.package_name }}.monitor.calibrated_params import calibrate_adopted
+from {{ cookiecutter.package_name }}.monitor.gate_tolerance import FLOOR, REFITS, calibrate_tolerance
 
 from conftest import CONTRACT, PARAMS, edit_params, write_params
 
