@@ -107,6 +107,7 @@ DEFAULT_FILES = {
                     "changes",
                     "comment",
                     "compare",
+                    "publish",
                     "report",
                     "report_json",
                 ),

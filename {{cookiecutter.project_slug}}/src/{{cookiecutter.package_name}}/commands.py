@@ -323,7 +323,8 @@ def run_champion(args: argparse.Namespace) -> int:
 def run_compare(args: argparse.Namespace) -> int:
     from .data.dataset import sha256_of
     from .review.compare import compare
-    from .review.report import Context, write_report
+    from .review.publish import write_report
+    from .review.report import Context
 
     if args.validation is not None and not args.validation.is_file():
         raise ProjectError(f"validation report not found: {args.validation}")
