@@ -18,7 +18,12 @@ from {{ cookiecutter.package_name }}.data.tables import write_table
 from {{ cookiecutter.package_name }}.errors import ProjectError
 from {{ cookiecutter.package_name }}.model.params import load_params
 from {{ cookiecutter.package_name }}.monitor.calibrated_params import calibrate_adopted
-from {{ cookiecutter.package_name }}.monitor.gate_tolerance import FLOOR, REFITS, calibrate_tolerance
+from {{ cookiecutter.package_name }}.monitor.gate_tolerance import (
+    CEILING,
+    FLOOR,
+    REFITS,
+    calibrate_tolerance,
+)
 
 from conftest import CONTRACT, PARAMS, edit_params, write_params
 
@@ -56,7 +61,8 @@ def test_the_tolerance_adds_the_refits_noise_at_the_gates_confidence_to_the_defa
     evidence = gate.regression_evidence
     assert evidence is not None and evidence.refits == REFITS
     margin = NormalDist().inv_cdf(gate.confidence) * evidence.spread
-    assert gate.max_regression == pytest.approx(FLOOR + margin, rel=0.01)  # three digits
+    expected = min(CEILING, FLOOR + margin)
+    assert gate.max_regression == pytest.approx(expected, rel=0.01)  # three digits
     written = yaml.safe_load(calibrated.read_text())["gate"]
     assert written["regression_evidence"] == evidence.model_dump()
 
@@ -109,3 +115,13 @@ def test_evidence_that_cannot_be_true_is_refused(copied):
     edit_params(copied, gate__regression_evidence={"refits": 1, "spread": 0.1, "max": 0.0})
     with pytest.raises(ProjectError, match="refits"):
         load_params(copied)
+
+
+def test_noise_past_the_ceiling_is_named_rather_than_tolerated():
+    from {{ cookiecutter.package_name }}.monitor.gate_tolerance import Tolerance
+
+    calm = Tolerance(0.034, REFITS, spread=0.03, largest=0.05, holdout_rows=300)
+    noisy = Tolerance(CEILING, REFITS, spread=9.07, largest=28.8, holdout_rows=69)
+    assert not calm.too_noisy and "cannot tell" not in calm.summary()
+    assert noisy.too_noisy
+    assert "On 69 held-out rows the gate cannot tell a regression" in noisy.summary()
