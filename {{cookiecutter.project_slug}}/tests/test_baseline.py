@@ -167,7 +167,9 @@ def test_the_baseline_check_needs_its_own_stricter_confidence():
 
 
 def test_a_holdout_too_small_for_the_gates_confidence_asks_for_the_95_percent_interval():
-    gate = GateParams(**{**PARAMS.gate.model_dump(), "primary_metric": ERROR, "min_rows": 200})
+    shipped = PARAMS.gate.model_dump()  # the numbers below are for the default 2% tolerance
+    changed = {"primary_metric": ERROR, "min_rows": 200, "max_regression": 0.02}
+    gate = GateParams(**{**shipped, **changed})
     sure_worse = {"gate_low": 0.01, "gate_high": 0.02, "gate_confidence": 0.67}
     # 36 rows: 67% sure of 27% worse, but the 95% interval reaches back to better than main
     small = Delta(ERROR, 0.0367, 0.0471, -0.0024, 0.0308, rows=36, **sure_worse)

@@ -46,12 +46,15 @@ def calm(records: pd.DataFrame) -> pd.DataFrame:
 
 
 def shifted(records: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """Rows from another world, and the column that moved: a numeric feature tested by normed
-    Wasserstein moved by twice its threshold plus one of its standard deviations (a whole shift
-    by k of them scores k; whole numbers stay whole), where the schema allows it; else the rows
-    of the most common value of a categorical feature."""
+    """Rows from another world, and the (first) column that moved: numeric features tested by
+    normed Wasserstein moved by twice their threshold plus one of their standard deviations (a
+    whole shift by k of them scores k; whole numbers stay whole), where the schema allows it, as
+    many as drift.share of the features asks for a drifted table; else the rows of the most
+    common value of a categorical feature."""
     from {{ cookiecutter.package_name }}.data.validation import validate_frame
 
+    needed = max(1, math.ceil(PARAMS.drift.share * len(PARAMS.features.all) - 1e-9))
+    moved, names = records, []
     for column in PARAMS.features.numeric:
         test = PARAMS.drift.test_for(column, categorical=False)
         if test.method != "wasserstein":
@@ -59,9 +62,11 @@ def shifted(records: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         step = (2 * test.threshold + 1) * float(records[column].std())
         if pd.api.types.is_integer_dtype(records[column]):
             step = max(1, math.ceil(step))
-        moved = records.assign(**{column: records[column] + step})
-        if validate_frame(moved, CONTRACT.records, "moved")[1].valid:
-            return moved, column
+        candidate = moved.assign(**{column: moved[column] + step})
+        if validate_frame(candidate, CONTRACT.records, "moved")[1].valid:
+            moved, names = candidate, [*names, column]
+            if len(names) == needed:
+                return moved, names[0]
     column = PARAMS.features.categorical[0]
     return records[records[column] == records[column].mode()[0]], column
 
