@@ -35,6 +35,7 @@ from {{ cookiecutter.package_name }}.monitor.drift import check_drift
 from conftest import CONTRACT, PARAMS, edit_params, write_params
 
 TIME = PARAMS.split.time_column
+MIN_WINDOW_ROWS = 10  # a window of fewer rows is a handful of points, not a distribution
 WINDOW = PARAMS.drift.window or ("month" if TIME else None)
 
 
@@ -165,6 +166,11 @@ def test_a_window_moved_by_two_standard_deviations_in_three_columns_retrains(
         for w in windows
     ]
     inside = windows[int(np.argmin(totals))]
+    if inside.sum() < MIN_WINDOW_ROWS:
+        pytest.skip(
+            f"a window of {WINDOW} holds {inside.sum()} rows of this data: thresholds set above "
+            "what windows that small score cannot see a shift of 2 standard deviations"
+        )
     current = moved(training[inside], training, numeric).drop(columns=[PARAMS.target])
     path = write_table(current, tmp_path / f"moved{PARAMS.train_path.suffix}")
 
