@@ -72,34 +72,6 @@ def test_the_same_data_gives_the_same_tolerance(calibrated, training):
     assert again.max_regression == load_params(calibrated).gate.max_regression
 
 
-# one hyper-parameter per model, moved by 5%: a change of nothing material (the seed is not one:
-# without a time column it also draws the holdout)
-NUDGES = {
-    "gradient_boosting": ("learning_rate", 0.1, 0.95),
-    "random_forest": ("n_estimators", 200, 1.05),
-    "linear": ("alpha", 1.0, 1.05),
-}
-
-
-def test_a_nudged_hyper_parameter_is_not_failed_by_the_calibrated_gate(copied, tmp_path):
-    """Nothing material changed: the tolerance was set for exactly such noise."""
-    from {{ cookiecutter.package_name }}.review.compare import compare
-    from {{ cookiecutter.package_name }}.training.train import train
-
-    params = load_params(copied)
-    if params.model.name not in NUDGES:
-        pytest.skip(f"no nudge of nothing material is known for model {params.model.name}")
-    key, default, factor = NUDGES[params.model.name]
-    current = params.model.hyperparameters.get(key, default)
-    nudged = type(default)(current * factor)
-    main_model = train(params, tmp_path / "main").out
-    hyperparameters = {**params.model.hyperparameters, key: nudged}
-    edit_params(copied, model__hyperparameters=hyperparameters)
-    challenger = train(load_params(copied), tmp_path / "pr").out
-    result = compare(main_model, challenger, params.train_path)
-    assert result.state != "fail", result.failures
-
-
 def test_retrain_recalibrates_a_tolerance_with_evidence_and_keeps_one_set_by_hand(
     copied, training, tmp_path
 ):
