@@ -50,7 +50,9 @@ def period(kind: str, seed: int, month: int) -> pd.DataFrame:
 
 def prepare_reference(project: Path, work: Path) -> tuple[Path, Path, Path]:
     """The reference year, main's model trained on it, and the params that point at it."""
-    data, train, params_module = (package(name) for name in ("demo", "train", "params"))
+    data, train, params_module = (
+        package(name) for name in ("demo", "training.train", "model.params")
+    )
     work.mkdir(parents=True, exist_ok=True)
     reference = data.write_csv(data.generate("baseline", 8760, seed=0), work / "reference.csv")
     params = project_params(project)

@@ -124,7 +124,8 @@ def describe(delta, true: dict, tolerance: float) -> dict:
 def simulate_seed(seed: int, project: str, work: str, realisations: int) -> list[dict]:
     """Every PR change on one data seed: one record per PR."""
     data, train, compare, params_module, artifacts = (
-        package(name) for name in ("demo", "train", "compare", "params", "artifacts")
+        package(name)
+        for name in ("demo", "training.train", "review.compare", "model.params", "model.artifacts")
     )
     folder = Path(work) / f"gate-{seed}"
     shutil.rmtree(folder, ignore_errors=True)

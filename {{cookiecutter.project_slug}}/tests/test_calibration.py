@@ -24,9 +24,11 @@ from {{ cookiecutter.package_name }}.monitor.calibrated_params import calibrate_
 from {{ cookiecutter.package_name }}.monitor.calibration import (
     DIRECT,
     MARGIN,
+    MIN_WINDOW_ROWS,
     MIN_WINDOWS,
     calibrate,
     column_score,
+    default_window,
     ordinary_windows,
     window_ids,
 )
@@ -35,8 +37,7 @@ from {{ cookiecutter.package_name }}.monitor.drift import check_drift
 from conftest import CONTRACT, PARAMS, edit_params, write_params
 
 TIME = PARAMS.split.time_column
-MIN_WINDOW_ROWS = 10  # a window of fewer rows is a handful of points, not a distribution
-WINDOW = PARAMS.drift.window or ("month" if TIME else None)
+FEW_ROWS = 10  # a window of fewer rows is a handful of points, not a distribution
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +47,13 @@ def training() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def windows(training) -> list[np.ndarray]:
-    window = WINDOW or f"{max(1, round(len(training) * PARAMS.split.holdout_fraction))} rows"
+def window(training) -> str:
+    times = training[TIME] if TIME else None
+    return PARAMS.drift.window or default_window(times, len(training), PARAMS.split.holdout_fraction)
+
+
+@pytest.fixture(scope="module")
+def windows(training, window) -> list[np.ndarray]:
     found = ordinary_windows(window_ids(training, window, TIME, PARAMS.seed))
     if len(found) < MIN_WINDOWS:
         pytest.skip(f"the training data has {len(found)} ordinary windows of {window}: too few")
@@ -94,10 +100,10 @@ def test_the_statistic_computed_here_is_evidentlys(training, windows):
     assert compared
 
 
-def test_thresholds_are_written_with_their_evidence(calibrated, windows):
+def test_thresholds_are_written_with_their_evidence(calibrated, window, windows):
     params = load_params(calibrated)
     written = yaml.safe_load(calibrated.read_text())["drift"]
-    assert written["window"] == WINDOW or written["window"].endswith(" rows")
+    assert written["window"] == window
     for column, _ in columns_under_test():
         test = params.drift.columns[column]
         assert test.evidence is not None, column
@@ -126,38 +132,49 @@ def test_ordinary_windows_score_below_their_calibrated_thresholds(calibrated, tr
             assert score < test.threshold, (column, score, test.threshold)
 
 
-def moved(frame: pd.DataFrame, reference: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """`frame` with each column moved up by two of the reference's standard deviations (whole
+def moved(
+    frame: pd.DataFrame, reference: pd.DataFrame, columns: list[str], sds: float = 2.0
+) -> pd.DataFrame:
+    """`frame` with each column moved up by `sds` of the reference's standard deviations (whole
     numbers stay whole: a schema of integers refuses 3.5)."""
     shifted = frame.copy()
     for name in columns:
-        step = 2 * float(reference[name].std())
+        step = sds * float(reference[name].std())
         if pd.api.types.is_integer_dtype(frame[name]):
             step = max(1, round(step))
         shifted[name] = frame[name] + step
     return shifted
 
 
-def movable(frame: pd.DataFrame, reference: pd.DataFrame) -> list[str]:
+def movable(frame: pd.DataFrame, reference: pd.DataFrame, sds: float = 2.0) -> list[str]:
     """Up to three numeric features whose moved values the schema still accepts."""
     from {{ cookiecutter.package_name }}.data.validation import validate_frame
 
     names = []
     for name in PARAMS.features.numeric:
-        _, report = validate_frame(moved(frame, reference, [name]), CONTRACT.records, "moved")
+        _, report = validate_frame(moved(frame, reference, [name], sds), CONTRACT.records, "moved")
         if report.valid:
             names.append(name)
     if not names:
-        pytest.skip("no numeric feature of the project can move by 2 standard deviations")
+        pytest.skip(f"no numeric feature of the project can move by {sds:.3g} standard deviations")
     return names[:3]
 
 
-def test_a_window_moved_by_two_standard_deviations_in_three_columns_retrains(
-    calibrated, training, windows, tmp_path
+def beyond_history(params, columns: list[str]) -> float:
+    """How far to move `columns`, in standard deviations: 2, or past their thresholds where the
+    data's ordinary windows already move that far (decades of a trending series). Wasserstein
+    thresholds are in standard deviations, so a quarter past the highest is out of the ordinary."""
+    tests = [params.drift.test_for(name, False) for name in columns]
+    return max([2.0] + [1.25 * test.threshold for test in tests if test.method == "wasserstein"])
+
+
+def test_a_window_moved_two_standard_deviations_or_past_its_history_retrains(
+    calibrated, training, window, windows, tmp_path
 ):
-    numeric = movable(training, training)
-    # the window most like the rest: moving it is the hardest case to tell from an ordinary one
     params = load_params(calibrated)
+    sds = beyond_history(params, movable(training, training))
+    numeric = movable(training, training, sds)
+    # the window most like the rest: moving it is the hardest case to tell from an ordinary one
     totals = [
         sum(
             column_score("wasserstein", False, training.loc[~w, n], training.loc[w, n])
@@ -166,12 +183,12 @@ def test_a_window_moved_by_two_standard_deviations_in_three_columns_retrains(
         for w in windows
     ]
     inside = windows[int(np.argmin(totals))]
-    if inside.sum() < MIN_WINDOW_ROWS:
+    if inside.sum() < FEW_ROWS:
         pytest.skip(
-            f"a window of {WINDOW} holds {inside.sum()} rows of this data: thresholds set above "
-            "what windows that small score cannot see a shift of 2 standard deviations"
+            f"a window of {window} holds {inside.sum()} rows of this data: thresholds set above "
+            f"what windows that small score cannot see a shift of {sds:.3g} standard deviations"
         )
-    current = moved(training[inside], training, numeric).drop(columns=[PARAMS.target])
+    current = moved(training[inside], training, numeric, sds).drop(columns=[PARAMS.target])
     path = write_table(current, tmp_path / f"moved{PARAMS.train_path.suffix}")
 
     result = check_drift(params, params.train_path, path, tmp_path / "out", model=None)
@@ -249,6 +266,32 @@ def test_thresholds_set_by_hand_are_kept_by_retrain(params_file, records, tmp_pa
     assert main(["retrain", "--params", str(params_file), "--current", str(recent)]) == 0
 
     assert params_file.read_text() == text
+
+
+@pytest.mark.parametrize(("pace", "rows"), [("h", 24 * 400), ("D", 800), ("B", 800)])
+def test_the_default_window_follows_the_pace_of_the_data(pace, rows):
+    times = pd.Series(pd.date_range("2020-01-01", periods=rows, freq=pace))
+    window = default_window(times, rows, 0.2)
+    counts = np.unique(window_ids(pd.DataFrame({"t": times}), window, "t", 0), return_counts=True)
+    # a month when a month holds enough rows (hourly, daily); weekdays only fall just short
+    assert (window == "month") == (pace != "B")
+    assert np.median(counts[1]) >= MIN_WINDOW_ROWS
+
+
+@pytest.mark.parametrize(("pace", "rows"), [("W", 300), ("QS", 200), ("QS", 40)])
+def test_sparse_data_gets_windows_of_days_that_hold_enough_rows_to_calibrate_on(pace, rows):
+    times = pd.Series(pd.date_range("1960-01-01", periods=rows, freq=pace))
+    window = default_window(times, rows, 0.2)
+    assert window.endswith(" days")
+    counts = np.unique(window_ids(pd.DataFrame({"t": times}), window, "t", 0), return_counts=True)
+    full = ordinary_windows(window_ids(pd.DataFrame({"t": times}), window, "t", 0))
+    # as many rows as a month of daily data, unless that would leave too few windows
+    assert np.median(counts[1]) >= MIN_WINDOW_ROWS - 1 or len(full) >= MIN_WINDOWS
+    assert len(full) >= MIN_WINDOWS
+
+
+def test_without_a_time_column_the_window_is_a_batch_the_size_of_the_holdout():
+    assert default_window(None, 1000, 0.2) == "200 rows"
 
 
 def test_a_window_of_days_needs_a_time_column(training):

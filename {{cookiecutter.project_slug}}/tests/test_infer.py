@@ -193,6 +193,14 @@ def test_the_time_key_and_groups_are_not_features():
     }
     assert any("newest 20%" in decision for decision in inference.decisions)
     assert column_yaml(inference, "sold_on")["dtype"] == "datetime64[ns]"
+    # retraining keeps as long a history as the table has (the first and last day included)
+    sold_on = pd.to_datetime(frame["sold_on"])
+    days = (sold_on.max() - sold_on.min()).days + 1
+    assert inference.params["retrain"] == {"window_days": days}
+
+
+def test_without_a_time_column_retraining_is_left_as_it_was():
+    assert "retrain" not in infer_contract(shop(), "quantity").params
 
 
 def test_slices_are_up_to_two_small_categorical_features_unless_given():

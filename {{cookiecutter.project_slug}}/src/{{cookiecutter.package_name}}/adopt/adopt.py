@@ -202,6 +202,8 @@ def _merged_params(existing: dict, inference: Inference, data_file: str) -> dict
     if "seed" in existing:
         merged["seed"] = existing["seed"]
     merged |= {"gate": inferred["gate"], "drift": inferred["drift"]}
+    if "retrain" in inferred:  # its window follows the data's time; other settings are kept
+        merged["retrain"] = (existing.get("retrain") or {}) | inferred["retrain"]
     # sections about operations rather than the data (retrain, serving, ...) are kept as they were
     written = merged.keys() | KNOWN_HERE
     merged |= {key: value for key, value in existing.items() if key not in written}

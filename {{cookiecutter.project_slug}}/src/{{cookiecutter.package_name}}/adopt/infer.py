@@ -66,8 +66,8 @@ HOLDOUT_FRACTION = 0.2
 class Inference:
     """What `infer_contract` proposes: the schema, params.yaml's column sections, and why.
 
-    `params` has exactly the keys task, target, features, key, slices, split, gate, drift and
-    model (only `target_transform`); `classes` is the sorted labels for classification, else None.
+    `params` has exactly the keys task, target, features, key, slices, split, gate, drift,
+    model (only `target_transform`) and, with a time column, retrain; `classes` is the sorted labels for classification, else None.
     """
 
     schema: pa.DataFrameSchema
@@ -137,6 +137,8 @@ def infer_contract(
         "drift": _drift(task, features),
         "model": {"target_transform": transform},
     }
+    if time_column:
+        params["retrain"] = _retrain(profiles[time_column].values, time_column, decisions)
     schema = _schema(frame, profiles, params, classes)
     return Inference(schema=schema, params=params, decisions=decisions, classes=classes)
 
@@ -458,6 +460,18 @@ def _gate(task: str, classes: list | None, decisions: list[str]) -> dict:
         "beat_baseline": True,
         "baseline_confidence": 0.95,
     }
+
+
+def _retrain(times: pd.Series, time_column: str, decisions: list[str]) -> dict:
+    # Retraining keeps the newest window_days of data. As long as this table's history, the next
+    # model learns from as many seasons as this one; the template's 365 is the demo's one year,
+    # which would keep 4 rows of a quarterly table.
+    days = int((times.max() - times.min()).days) + 1
+    decisions.append(
+        f"Retraining keeps the newest {days} days by {time_column!r}, as long as this table's "
+        "history (retrain.window_days)."
+    )
+    return {"window_days": days}
 
 
 def _drift(task: str, features: dict[str, list[str]]) -> dict:

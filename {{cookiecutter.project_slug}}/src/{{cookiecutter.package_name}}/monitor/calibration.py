@@ -33,6 +33,10 @@ DECAY_MARGIN = 1.5
 MIN_THRESHOLD = 0.01  # a column no ordinary window moved (a balanced design) still gets room
 QUANTILE = 0.9  # the high quantile written beside the maximum as evidence
 MIN_WINDOWS = 4  # fewer ordinary windows than this calibrate nothing: the defaults stay
+# A default window holds at least this many rows: about a month of daily data, the windows
+# MARGIN was measured on. A window of a few rows is mostly sampling noise, and one of a single
+# row (a month of quarterly data) compares a point with a distribution.
+MIN_WINDOW_ROWS = 28
 PARTIAL = 0.5  # a window with fewer rows than half the median window is partial: not ordinary
 DECAY_FOLDS = 3  # holdouts the decay is measured on (each one more model fitted)
 MIN_DECAY_ROWS = 10  # a window with fewer labelled rows has no metric worth comparing
@@ -109,11 +113,22 @@ class Calibration:
         return line + (f"; not calibrated: {skipped}" if skipped else "") + "."
 
 
-def default_window(time_column: str | None, rows: int, holdout_fraction: float) -> str:
-    """A month with a time column; without one, a batch the size of the holdout."""
-    if time_column:
+def default_window(times: pd.Series | None, rows: int, holdout_fraction: float) -> str:
+    """The window the check is calibrated for when params.yaml sets none, from the data's pace.
+
+    Without a time column, a batch the size of the holdout. With one, a calendar month when a
+    month holds `MIN_WINDOW_ROWS` rows or more (hourly or daily data); with sparser times
+    (weekly, quarterly), as many days as hold that many rows on average, but no more than leave
+    `MIN_WINDOWS` windows in the table to calibrate on.
+    """
+    if times is None:
+        return f"{max(1, round(rows * holdout_fraction))} rows"
+    times = pd.to_datetime(times).dropna()
+    if times.empty or times.dt.to_period("M").value_counts().median() >= MIN_WINDOW_ROWS:
         return "month"
-    return f"{max(1, round(rows * holdout_fraction))} rows"
+    span = (times.max() - times.min()).days + 1
+    days = math.ceil(MIN_WINDOW_ROWS * span / len(times))
+    return f"{max(1, min(days, span // MIN_WINDOWS))} days"
 
 
 def window_ids(frame: pd.DataFrame, window: str, time_column: str | None, seed: int) -> np.ndarray:
@@ -198,8 +213,9 @@ def calibrate(
     p-value, or data with too few ordinary windows, keep their thresholds; `skipped` says why."""
     contract = Contract.load(params)
     time_column = contract.time_column
+    times = records[time_column] if time_column else None
     window = params.drift.window or default_window(
-        time_column, len(records), params.split.holdout_fraction
+        times, len(records), params.split.holdout_fraction
     )
     windows = ordinary_windows(window_ids(records, window, time_column, params.seed))
     skipped: dict[str, str] = {}
