@@ -34,7 +34,7 @@ def start_server(project: Path, tag: str, env: dict[str, str]) -> tuple[subproce
             str(port),
         ],
         cwd=project,
-        env=env,
+        env={**env, "PWD": str(project)},  # the prediction log goes under the served folder
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -55,7 +55,9 @@ def serve(tag: str, bentoml_home: Path, workdir: Path):
     process = subprocess.Popen(
         [sys.executable, "-m", "bentoml", "serve", tag, "--host", "127.0.0.1", "--port", str(port)],
         cwd=workdir,
-        env={**env, "BENTOML_HOME": str(bentoml_home)},
+        # PWD as a shell sets it: the service logs under the directory it is served from, which
+        # would otherwise be inherited from pytest's (the template's own folder)
+        env={**env, "BENTOML_HOME": str(bentoml_home), "PWD": str(workdir)},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
