@@ -49,7 +49,8 @@ def training() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def window(training) -> str:
     times = training[TIME] if TIME else None
-    return PARAMS.drift.window or default_window(times, len(training), PARAMS.split.holdout_fraction)
+    holdout = PARAMS.split.holdout_fraction
+    return PARAMS.drift.window or default_window(times, len(training), holdout)
 
 
 @pytest.fixture(scope="module")

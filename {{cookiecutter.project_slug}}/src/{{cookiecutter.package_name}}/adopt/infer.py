@@ -67,7 +67,8 @@ class Inference:
     """What `infer_contract` proposes: the schema, params.yaml's column sections, and why.
 
     `params` has exactly the keys task, target, features, key, slices, split, gate, drift,
-    model (only `target_transform`) and, with a time column, retrain; `classes` is the sorted labels for classification, else None.
+    model (only `target_transform`) and, with a time column, retrain; `classes` is the sorted
+    labels for classification, else None.
     """
 
     schema: pa.DataFrameSchema
