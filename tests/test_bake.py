@@ -168,6 +168,7 @@ DEFAULT_FILES = {
             "test_layers",
             "test_params",
             "test_predict",
+            "test_prediction_log",
             "test_readme",
             "test_retrain",
             "test_serving",

@@ -105,7 +105,9 @@ class LoggedPredictions:
             await self.app(scope, receive, send)
             return
         request_id = _request_id(dict(scope["headers"]).get(REQUEST_ID_HEADER))
-        request_body, answer, status = bytearray(), bytearray(), [0]
+        request_body, answer = bytearray(), bytearray()
+        # the status, the body's announced length, and whether the records were written
+        response = {"status": 0, "length": None, "written": False}
 
         async def receive_and_keep() -> dict:
             message = await receive()
@@ -115,12 +117,21 @@ class LoggedPredictions:
 
         async def send_with_id(message: dict) -> None:
             if message["type"] == "http.response.start":
-                status[0] = message["status"]
+                response["status"] = message["status"]
+                response["length"] = _content_length(message.get("headers", []))
                 headers = [*message.get("headers", []), (REQUEST_ID_HEADER, request_id.encode())]
                 message = {**message, "headers": headers}
-            elif message["type"] == "http.response.body" and status[0] == 200:
+            elif message["type"] == "http.response.body" and response["status"] == 200:
                 answer.extend(message.get("body", b""))
-                if not message.get("more_body", False):
+                # BentoML sends the body with more_body=True and then an empty last message: a
+                # client that read Content-Length bytes already has its answer by then, so the
+                # records are written before the chunk that completes the body is sent
+                length = response["length"]
+                whole = not message.get("more_body", False) or (
+                    length is not None and len(answer) >= length
+                )
+                if whole and not response["written"]:
+                    response["written"] = True
                     self._write(request_id, bytes(request_body), bytes(answer))
             await send(message)
 
@@ -130,6 +141,13 @@ class LoggedPredictions:
         # a 200 means the service parsed the body and answered one item per row
         rows, answers = json.loads(request_body)["rows"], json.loads(answer)
         self.log.write(request_id, rows, answers)
+
+
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    for name, value in headers:
+        if name.lower() == b"content-length":
+            return int(value)
+    return None
 
 
 def _from_where_served(directory: Path) -> Path:
