@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import yaml
 
 from {{ cookiecutter.package_name }}.data.dataset import InvalidData, load_records, split_records
 from {{ cookiecutter.package_name }}.data.tables import write_table
@@ -35,7 +36,8 @@ def test_it_writes_metrics_model_and_run_record(params_file, tmp_path):
     run = json.loads((tmp_path / "model" / "run.json").read_text())
     assert len(run["data"]["sha256"]) == 64 and len(run["data"]["schema_sha256"]) == 64
     assert run["seed"] == PARAMS.seed and run["packages"]["scikit-learn"]
-    assert set(run["schema"].split()) >= {f"{name}:" for name in PARAMS.features.all}
+    # the schema as YAML: every feature is a column of it (names may hold spaces)
+    assert set(yaml.safe_load(run["schema"])["columns"]) >= set(PARAMS.features.all)
     if HAS_TIME:
         assert run["data"]["train_to"] < run["data"]["holdout_from"]
 
