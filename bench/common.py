@@ -46,7 +46,11 @@ def bake(into: Path) -> Path:
 
 
 def project_env(project: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(project / "src")}
+    # the venv's tools on PATH, as in an activated venv: `bento` exports the image's packages
+    # with uv, which `make bench` (calling .venv/bin/python directly) does not put there
+    tools = str(Path(sys.executable).parent)
+    path = os.pathsep.join([tools, os.environ.get("PATH", "")])
+    return {**os.environ, "PYTHONPATH": str(project / "src"), "PATH": path}
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, ok=(0,)) -> Run:
