@@ -65,7 +65,8 @@ def test_every_logged_row_becomes_one_unlabelled_row_under_data_incoming(
         got, sent = table.frame[column], served[column]
         if pd.api.types.is_float_dtype(sent):
             # a client's JSON carries 10 decimals (pandas' to_json): the log keeps what was sent
-            np.testing.assert_allclose(got.astype(float), sent, rtol=1e-9, err_msg=column)
+            got, sent = got.astype(float), sent.astype(float)
+            np.testing.assert_allclose(got, sent, rtol=1e-9, err_msg=column)
         else:
             assert values(got) == values(sent), column
 
