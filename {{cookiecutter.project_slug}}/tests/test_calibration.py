@@ -31,6 +31,7 @@ from {{ cookiecutter.package_name }}.monitor.calibration import (
     default_window,
     ordinary_windows,
     window_ids,
+    window_of,
 )
 from {{ cookiecutter.package_name }}.monitor.drift import check_drift
 
@@ -48,9 +49,7 @@ def training() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def window(training) -> str:
-    times = training[TIME] if TIME else None
-    holdout = PARAMS.split.holdout_fraction
-    return PARAMS.drift.window or default_window(times, len(training), holdout)
+    return window_of(PARAMS, training, TIME)
 
 
 @pytest.fixture(scope="module")
@@ -284,8 +283,8 @@ def test_sparse_data_gets_windows_of_days_that_hold_enough_rows_to_calibrate_on(
     times = pd.Series(pd.date_range("1960-01-01", periods=rows, freq=pace))
     window = default_window(times, rows, 0.2)
     assert window.endswith(" days")
-    counts = np.unique(window_ids(pd.DataFrame({"t": times}), window, "t", 0), return_counts=True)
-    full = ordinary_windows(window_ids(pd.DataFrame({"t": times}), window, "t", 0))
+    ids = window_ids(pd.DataFrame({"t": times}), window, "t", 0)
+    counts, full = np.unique(ids, return_counts=True), ordinary_windows(ids)
     # as many rows as a month of daily data, unless that would leave too few windows
     assert np.median(counts[1]) >= MIN_WINDOW_ROWS - 1 or len(full) >= MIN_WINDOWS
     assert len(full) >= MIN_WINDOWS

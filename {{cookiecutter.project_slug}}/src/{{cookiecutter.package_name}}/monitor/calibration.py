@@ -131,6 +131,12 @@ def default_window(times: pd.Series | None, rows: int, holdout_fraction: float) 
     return f"{max(1, min(days, span // MIN_WINDOWS))} days"
 
 
+def window_of(params: Params, records: pd.DataFrame, time_column: str | None) -> str:
+    """The window calibration scores: params.yaml's `drift.window`, else the data's default."""
+    times = records[time_column] if time_column else None
+    return params.drift.window or default_window(times, len(records), params.split.holdout_fraction)
+
+
 def window_ids(frame: pd.DataFrame, window: str, time_column: str | None, seed: int) -> np.ndarray:
     """Which window each row of `frame` falls in: calendar months or weeks, blocks of days from
     the first time, or batches of rows (in time order, or a seeded shuffle without time)."""
@@ -213,10 +219,7 @@ def calibrate(
     p-value, or data with too few ordinary windows, keep their thresholds; `skipped` says why."""
     contract = Contract.load(params)
     time_column = contract.time_column
-    times = records[time_column] if time_column else None
-    window = params.drift.window or default_window(
-        times, len(records), params.split.holdout_fraction
-    )
+    window = window_of(params, records, time_column)
     windows = ordinary_windows(window_ids(records, window, time_column, params.seed))
     skipped: dict[str, str] = {}
     thresholds = {}
