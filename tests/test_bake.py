@@ -82,7 +82,16 @@ DEFAULT_FILES = {
         for stage, names in (
             (
                 "model",
-                ("__init__", "artifacts", "baseline", "bootstrap", "metrics", "params", "pipeline"),
+                (
+                    "__init__",
+                    "artifacts",
+                    "baseline",
+                    "bootstrap",
+                    "metrics",
+                    "params",
+                    "pipeline",
+                    "refit",
+                ),
             ),
             (
                 "data",
@@ -108,6 +117,7 @@ DEFAULT_FILES = {
                     "comment",
                     "compare",
                     "publish",
+                    "repeated_splits",
                     "report",
                     "report_json",
                 ),
@@ -170,6 +180,7 @@ DEFAULT_FILES = {
             "test_predict",
             "test_prediction_log",
             "test_readme",
+            "test_repeated_splits",
             "test_retrain",
             "test_serving",
             "test_smoke",

@@ -185,6 +185,7 @@ def nothing_material(params: dict, frame: pd.DataFrame, data, folder: Path) -> d
                 "state": outcome.state,
                 "failures": outcome.failures,
                 "main_does_not_beat_the_baseline": main_useless,
+                "repeated_splits": outcome.repeated is not None,
             }
         )
     return {
@@ -196,6 +197,8 @@ def nothing_material(params: dict, frame: pd.DataFrame, data, folder: Path) -> d
         "failed_where_main_does_not_beat_the_baseline": sum(
             o["main_does_not_beat_the_baseline"] for o in outcomes
         ),
+        # judged over repeated splits: the holdout was too small to tell (gate.min_rows)
+        "over_repeated_splits": sum(o["repeated_splits"] for o in outcomes),
     }
 
 
@@ -227,6 +230,7 @@ def strongest_feature_dropped(params, frame, data, folder: Path, champion: Path)
         "dropped_fails": not result.passed,
         "dropped_state": result.state,
         "dropped_worse_by": result.primary.worse_by if result.primary else None,
+        "dropped_over_repeated_splits": result.repeated is not None,
     }
 
 

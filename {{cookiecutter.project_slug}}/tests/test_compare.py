@@ -364,8 +364,9 @@ def test_a_base_that_failed_to_train_is_said_plainly(tmp_path, champion, sample_
         "training the base commit exited 1:\nerror: data/train.csv: INVALID\n  - price: must be > 0"
     )
     failed = absent(tmp_path / "main", status="failed", reason=reason)
-    # without main's model the PR meets absolute bounds instead: none here, to pass on any data
-    challenger = train_on(tmp_path / "pr", sample_file, **NO_BOUNDS)
+    # without main's model the PR meets absolute bounds instead: none here, and no baseline to
+    # beat, to pass on any data (a sample of some tables is too small for the model to beat it)
+    challenger = train_on(tmp_path / "pr", sample_file, **NO_BOUNDS, gate__beat_baseline=False)
     code, comment, _ = compare_cli(tmp_path, failed, challenger, sample_file)
     assert code == 0
     assert "Main's model could not be trained" in comment
@@ -703,5 +704,8 @@ def test_validate_and_compare_do_not_import_scikit_learn(tmp_path, champion, sam
         done = subprocess.run(
             [sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env
         )
-        assert done.returncode == 0, done.stderr
+        # compare exits 1 when the gate fails (a model that does not beat its baseline on this
+        # sample: some tables' do not); what is checked here is the import, not the verdict
+        verdict = step == "compare" and ": gate failed" in done.stdout and not done.stderr
+        assert done.returncode == 0 or verdict, done.stderr
         assert done.stdout.strip().splitlines()[-1] == "False", f"{step} imported scikit-learn"

@@ -47,8 +47,9 @@ def load_records(path: str | Path, contract: Contract) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def split_records(records: pd.DataFrame, contract: Contract) -> Split:
-    """Hold out the newest rows when there is a time column, else a seeded random share."""
+def split_records(records: pd.DataFrame, contract: Contract, seed: int | None = None) -> Split:
+    """Hold out the newest rows when there is a time column, else a seeded random share
+    (drawn with params.seed, or `seed`: another split of the same rows, drawn the same way)."""
     params = contract.params
     if contract.time_column:
         return split_by_time(records, contract.time_column, params.split.holdout_fraction)
@@ -56,7 +57,7 @@ def split_records(records: pd.DataFrame, contract: Contract) -> Split:
     is_holdout = random_holdout(
         records,
         params.split.holdout_fraction,
-        params.seed,
+        params.seed if seed is None else seed,
         stratify_by=params.target if stratify else None,
         group_by=params.split.group_by,
     )

@@ -134,6 +134,18 @@ def load_model(directory: str | Path) -> TrainedModel:
     return TrainedModel(None, run, directory)
 
 
+def in_class_order(predicted: np.ndarray, classes: list, order: list) -> np.ndarray:
+    """A probability matrix over `classes` rearranged into the columns of `order`; a class
+    the model never learned gets probability 0."""
+    if classes == order:
+        return predicted
+    aligned = np.zeros((len(predicted), len(order)))
+    for column, label in enumerate(classes):
+        if label in order:
+            aligned[:, order.index(label)] = predicted[:, column]
+    return aligned
+
+
 def record_predictions(path: Path, frame: pd.DataFrame, features: list[str], predicted) -> None:
     """Keep `predicted` with the fingerprint of the inputs it came from (`predict_recalled`)."""
     fingerprint = np.array(inputs_fingerprint(frame, features))

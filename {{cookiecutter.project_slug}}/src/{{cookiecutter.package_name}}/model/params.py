@@ -79,8 +79,9 @@ class GateParams(Section):
     # how sure (one-sided, by the bootstrap) the gate must be that a PR is worse than the
     # tolerance to fail it; past the tolerance but less sure: "needs a look"
     confidence: float = Field(default=0.67, gt=0.5, lt=1)
-    # a holdout of fewer rows is too small for `confidence`: the gate then fails a change only
-    # when its 95% interval is past the tolerance (97.5% sure), so that one row cannot decide
+    # a holdout of fewer rows is too small to tell: the gate judges both models refitted on
+    # repeated splits of the same data (review/repeated_splits.py), or, when the data changed,
+    # fails a change only when its 95% interval is past the tolerance (97.5% sure)
     min_rows: int = Field(default=200, ge=0)
     # the model must beat the trivial baseline (training mean, median or class frequencies),
     # `baseline_confidence` sure, with or without a model on main; false for data where nothing

@@ -23,6 +23,7 @@ from ..data.contract import Contract
 from ..errors import ProjectError
 from ..model.metrics import HIGHER_IS_BETTER, score
 from ..model.params import CATEGORICAL_DRIFT_METHODS, NUMERIC_DRIFT_METHODS, Params
+from ..model.refit import fit_params
 
 # Thresholds sit this many times above the highest score of an ordinary window. Measured on
 # four years of daily weather, each year's months checked against the other three years'
@@ -331,7 +332,7 @@ def _decay_tolerance(
     for train, holdout in _folds(params, records, time_column):
         if len(train) < MIN_DECAY_ROWS or len(holdout) < MIN_DECAY_ROWS:
             continue
-        model = fitted(params, train)
+        model = fit_params(params, train)
         truth, predicted = model.truth_of(holdout), model.predict(holdout)
         whole = score(params.task, truth, predicted)[metric]
         ids = window_ids(holdout, window, time_column, params.seed)
@@ -375,18 +376,6 @@ def _folds(
     # batch of the window's rows and more (a holdout-sized part would be a single window)
     part = np.random.default_rng(params.seed).permutation(len(records)) % DECAY_FOLDS
     return [(records[part != fold], records[part == fold]) for fold in range(DECAY_FOLDS)]
-
-
-def fitted(params: Params, train: pd.DataFrame):
-    from ..model.artifacts import TrainedModel
-    from ..model.pipeline import build_pipeline
-
-    pipeline = build_pipeline(params)
-    pipeline.fit(train[params.features.all], train[params.target])
-    run = {"params": params.model_dump(mode="json", by_alias=True)}
-    if params.task == "classification":
-        run["classes"] = pipeline.classes_.tolist()
-    return TrainedModel(pipeline, run)
 
 
 def worse_by(metric: str, whole: float, window: float) -> float:

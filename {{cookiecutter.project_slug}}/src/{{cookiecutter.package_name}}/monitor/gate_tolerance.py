@@ -27,7 +27,8 @@ from ..data.contract import Contract
 from ..data.dataset import split_records
 from ..model.metrics import score
 from ..model.params import Params
-from .calibration import fitted, worse_by
+from ..model.refit import fit_params
+from .calibration import worse_by
 
 REFITS = 5  # ten pairs of refits; each is one more model fitted at adopt and retrain
 SHARE = 0.9  # each refit sees this share of the training rows
@@ -79,7 +80,7 @@ def calibrate_tolerance(params: Params, records: pd.DataFrame) -> Tolerance:
     scores = []
     for refit in range(REFITS):
         rows = _sample(len(train), refit, params.seed)
-        model = fitted(params.model_copy(update={"seed": params.seed + 1 + refit}), train[rows])
+        model = fit_params(params.model_copy(update={"seed": params.seed + 1 + refit}), train[rows])
         predicted = model.predict(holdout)
         scores.append(score(params.task, model.truth_of(holdout), predicted)[metric])
     differences = [worse_by(metric, a, b) for a, b in itertools.permutations(scores, 2)]

@@ -124,6 +124,7 @@ def _comparison(report: dict, validation: str | None, trace: str) -> tuple[Compa
         looks=[str(look) for look in report.get("needs_a_look") or []],
         baseline=_baseline(report.get("baseline")),
         identical=report.get("identical") is True,
+        **_repeated(report.get("repeated_splits")),
     )
     lock = report.get("lock") or {}
     context = Context(
@@ -132,6 +133,13 @@ def _comparison(report: dict, validation: str | None, trace: str) -> tuple[Compa
         lock_sha256=lock.get("sha256"),
     )
     return comparison, context
+
+
+def _repeated(item: object) -> dict:
+    """The gate's evidence over repeated splits (absent in reports without it)."""
+    if item is None:
+        return {}
+    return {"repeated": _delta(item["delta"]), "repeated_how": str(item["how"])}
 
 
 def _in_metric_order(metrics: dict) -> dict[str, float]:
@@ -157,6 +165,7 @@ def _delta(item: dict) -> Delta:
         rows=int(item.get("rows", 0)),
         reference=None if reference is None else _number(reference),
         verdict=str(item.get("verdict") or ""),
+        splits=int(item.get("splits") or 0),
         **numbers,
         **gate,
     )

@@ -13,7 +13,7 @@ import pandas as pd
 from ..data.contract import Contract
 from ..data.dataset import Split, load_records, sha256_of, split_records, time_span
 from ..errors import ProjectError
-from ..model.artifacts import TrainedModel, load_model
+from ..model.artifacts import TrainedModel, in_class_order, load_model
 from ..model.bootstrap import (
     CONFIDENCE,
     RESAMPLES,
@@ -63,6 +63,9 @@ class Delta:
     verdict: str = ""  # the gate's: fail, needs a look, pass or not gated ("" before judging)
     # the share of bootstrap resamples in which this PR is worse than main (NaN: unknown)
     sure_worse: float = math.nan
+    # not 0: the mean over this many splits, both models refitted on each (repeated_splits.py),
+    # its interval the corrected t-test's, not one holdout's bootstrap
+    splits: int = 0
 
     @property
     def delta(self) -> float:
@@ -170,6 +173,10 @@ class Comparison:
     looks: list[str] = field(default_factory=list)  # needs a look: neutral, the check stays green
     baseline: BaselineCheck | None = None  # None: a report from before baselines
     identical: bool = False  # main's model and this PR's predicted the same on every row
+    # a holdout too small to tell: the primary metric over repeated splits, which the gate
+    # judges instead of the holdout's (repeated_splits.py), and how the splits were drawn
+    repeated: Delta | None = None
+    repeated_how: str = ""
 
     @property
     def passed(self) -> bool:
@@ -182,6 +189,13 @@ class Comparison:
 
     @property
     def primary(self) -> Delta | None:
+        """The primary metric as the gate judged it: over repeated splits when it ran them."""
+        if self.repeated is not None:
+            return self.repeated
+        return self.holdout_primary
+
+    @property
+    def holdout_primary(self) -> Delta | None:
         return next((d for d in self.deltas if d.metric == self.gate.primary_metric), None)
 
 
@@ -191,7 +205,8 @@ def compare(champion_dir: str | Path, challenger_dir: str | Path, data: str | Pa
     contract = Contract.of_model(challenger)
     params = contract.params
     champion = read_champion(champion_dir, challenger)
-    split = split_records(load_records(data, contract), contract)
+    records = load_records(data, contract)
+    split = split_records(records, contract)
     holdout = split.holdout
     truth = challenger.truth_of(holdout)
     predicted = challenger.predict_recalled(holdout)
@@ -199,31 +214,88 @@ def compare(champion_dir: str | Path, challenger_dir: str | Path, data: str | Pa
     deltas: list[Delta] = []
     slice_deltas: list[Delta] = []
     identical = False
+    repeated, repeated_how = None, ""
+    described = _describe_holdout(data, split, contract.time_column)
     if champion.model is not None:
         before = _predictions_like(champion.model, challenger, holdout)
         identical = before.shape == predicted.shape and np.array_equal(before, predicted)
         deltas, slice_deltas = _against_main(params, holdout, truth, before, predicted, groups)
+        small = not identical and needs_more_evidence(params.gate, len(holdout))
+        if small and _same_data(champion.model, challenger, described.sha256):
+            repeated, repeated_how = _over_repeated_splits(
+                champion.model, challenger, records, contract
+            )
+    if repeated is not None:  # the gate judges the splits; the holdout's row is shown
+        deltas = [replace(d, verdict=NOT_GATED) if d.verdict else d for d in deltas]
+    gated = [d for d in deltas if d.metric != params.gate.primary_metric or repeated is None]
+    gated += [repeated] if repeated is not None else []
     metrics = score(params.task, truth, predicted)
     baseline = _against_baseline(params, challenger, split, truth, predicted, groups)
     return Comparison(
         gate=params.gate,
         champion=champion,
         challenger_run=challenger.run,
-        holdout=_describe_holdout(data, split, contract.time_column),
+        holdout=described,
         metrics=metrics,
         slice_metrics=score_slices(params.task, holdout, truth, predicted, params.slices),
         deltas=deltas,
         slice_deltas=slice_deltas,
-        failures=gate_failures(params.gate, champion, metrics, deltas, slice_deltas, baseline),
+        failures=gate_failures(params.gate, champion, metrics, gated, slice_deltas, baseline),
         seed=params.seed,
         resamples=RESAMPLES,
         resampled=f"the rows of one {contract.time_column} together"
         if contract.time_column
         else "rows one by one",
-        looks=gate_looks(params.gate, champion, deltas, slice_deltas, baseline),
+        looks=gate_looks(params.gate, champion, gated, slice_deltas, baseline),
         baseline=baseline,
         identical=identical,
+        repeated=repeated,
+        repeated_how=repeated_how,
     )
+
+
+def needs_more_evidence(gate: GateParams, holdout_rows: int) -> bool:
+    """A holdout under gate.min_rows is too small to tell: one row can move its metric past
+    the tolerance."""
+    return holdout_rows < gate.min_rows
+
+
+def _same_data(champion: TrainedModel, challenger: TrainedModel, data_sha256: str) -> bool:
+    """Both models were trained on this very file: refitting both recipes on its rows then
+    compares what this PR changed (a PR that changes the data is judged on the holdout)."""
+    return all(
+        (model.run.get("data") or {}).get("sha256") == data_sha256
+        for model in (champion, challenger)
+    )
+
+
+def _over_repeated_splits(
+    champion: TrainedModel, challenger: TrainedModel, records: pd.DataFrame, contract: Contract
+) -> tuple[Delta | None, str]:
+    """The primary metric's Delta over repeated splits of all the rows, judged (None when the
+    data give too few splits)."""
+    from .repeated_splits import score_splits
+
+    scores = score_splits(champion, challenger, records, contract)
+    if scores is None:
+        return None, ""
+    gate = contract.params.gate
+    low, high = scores.interval(CONFIDENCE)
+    gate_low, gate_high = scores.interval(2 * gate.confidence - 1)
+    delta = Delta(
+        metric=scores.metric,
+        main=float(np.mean(scores.main)),
+        pr=float(np.mean(scores.pr)),
+        low=low,
+        high=high,
+        rows=len(records),
+        gate_low=gate_low,
+        gate_high=gate_high,
+        gate_confidence=gate.confidence,
+        sure_worse=scores.sure_worse(),
+        splits=scores.splits,
+    )
+    return judged(gate, delta), scores.how
 
 
 def _against_main(
@@ -303,13 +375,9 @@ def _predictions_like(champion: TrainedModel, challenger: TrainedModel, rows: pd
     A class only one of the two models learned gets probability 0 from the other.
     """
     predicted = champion.predict_recalled(rows)
-    if champion.task != "classification" or champion.classes == challenger.classes:
+    if champion.task != "classification":
         return predicted
-    aligned = np.zeros((len(rows), len(challenger.classes)))
-    for column, label in enumerate(champion.classes):
-        if label in challenger.classes:
-            aligned[:, challenger.classes.index(label)] = predicted[:, column]
-    return aligned
+    return in_class_order(predicted, champion.classes, challenger.classes)
 
 
 def _target_of(run: dict) -> str:
@@ -520,9 +588,10 @@ def judge(gate: GateParams, delta: Delta) -> str:
 
 
 def too_small(gate: GateParams, delta: Delta) -> bool:
-    """Whether the holdout is too small for the gate's own confidence (gate.min_rows): the
-    gate then asks for the 95% interval (97.5% sure) instead."""
-    return delta.reference is None and delta.rows < gate.min_rows
+    """Whether one holdout, too small for the gate's own confidence (gate.min_rows), decides:
+    the gate then asks for the 95% interval (97.5% sure) instead. Not for the mean over
+    repeated splits: that is the evidence a small holdout lacks."""
+    return delta.reference is None and not delta.splits and delta.rows < gate.min_rows
 
 
 def _surely_worse_by(gate: GateParams, delta: Delta) -> float:
@@ -540,6 +609,8 @@ def _sentence(delta: Delta, gate: GateParams) -> str:
     overall = delta.reference is None
     tolerance = gate.max_regression if overall else gate.max_slice_regression
     subject = delta.metric if overall else f"{delta.metric} on {delta.label}"
+    if delta.splits:
+        subject += f" (the mean of {delta.splits} repeated splits)"
     share = "worse" if overall else f"of main's overall {delta.metric}"
     failed = judge(gate, delta) == FAIL
     how = "is worse than tolerated" if failed else "may be worse than tolerated"

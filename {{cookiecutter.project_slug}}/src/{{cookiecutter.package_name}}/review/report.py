@@ -8,7 +8,17 @@ import math
 from ..markdown_text import unescape
 from ..model.metrics import HIGHER_IS_BETTER
 from .changes import Context, code, reproducibility, what_changed
-from .compare import FAIL, LOOK, NOT_GATED, PASS, Comparison, Delta, percent, sure_against
+from .compare import (
+    FAIL,
+    LOOK,
+    NOT_GATED,
+    PASS,
+    Comparison,
+    Delta,
+    needs_more_evidence,
+    percent,
+    sure_against,
+)
 
 MARKER = "<!-- {{ cookiecutter.project_slug }}:model-report -->"
 SLICES_SHOWN = 6
@@ -64,9 +74,10 @@ def _headline(c: Comparison) -> str:
         direction = "worse than tolerated"
     elif primary.verdict == PASS and direction == "worse":
         direction = f"worse, within the {percent(c.gate.max_regression)} tolerated"
+    over = f", the mean of {primary.splits} repeated splits" if primary.splits else ""
     return (
         f"## {mark} {direction.capitalize()}{look}: {name} {primary.main:.4f} → "
-        f"{primary.pr:.4f} ({_relative(primary)})"
+        f"{primary.pr:.4f} ({_relative(primary)}{over})"
     )
 
 
@@ -77,8 +88,9 @@ def _gate(c: Comparison) -> str:
         if c.state == LOOK:
             outcome = "**Gate passed, but needs a look** (the check stays green):"
         looks = "".join(f"\n- 🔍 {look}" for look in c.looks)
+        judge = "the t-test over the repeated splits" if c.repeated else "the bootstrap"
         rule = (
-            f"It fails when the bootstrap is {percent(c.gate.confidence)} sure that "
+            f"It fails when {judge} is {percent(c.gate.confidence)} sure that "
             f"{c.gate.primary_metric} is worse than main's by more than "
             f"{percent(c.gate.max_regression)}, or a slice by more than "
             f"{percent(c.gate.max_slice_regression)} of main's overall value (surer for each "
@@ -145,13 +157,58 @@ def _overall(c: Comparison) -> str:
     rows = [
         _delta_row(_metric(d.metric, c), d, baseline=_baseline_cell(c, d.metric)) for d in deltas
     ]
+    if c.repeated is not None:  # the gate judged the splits' row: the holdout's is only shown
+        name = _metric(c.repeated.metric, c)
+        rows[0] = _delta_row(
+            f"{name}, this holdout (not gated)",
+            deltas[0],
+            baseline=_baseline_cell(c, deltas[0].metric),
+        )
+        label = f"{name}, mean of {c.repeated.splits} repeated splits (gated)"
+        rows.insert(1, _delta_row(label, c.repeated, baseline="n/a"))
     method = (
         f"Δ = this PR - main. The 95% interval comes from {c.resamples} paired bootstrap "
         f'resamples of the holdout ({c.resampled}; seed {c.seed}); "N% sure" is the share '
         "of resamples in which this PR's model is better (or worse) than main's."
     )
     table = [*_delta_header("metric", with_baseline=True), *rows]
-    return "\n".join([*table, "", f"{where} {_skill_note(check)} {method}{_overlap(c)}"])
+    small = _small_holdout(c)
+    notes = f"{where} {_skill_note(check)} {method}{small}{_overlap(c)}"
+    return "\n".join([*table, "", notes])
+
+
+def _small_holdout(c: Comparison) -> str:
+    """What the gate did about a holdout too small to tell, in plain words."""
+    if c.identical or not needs_more_evidence(c.gate, c.holdout.rows):
+        return ""
+    name, rows, least = c.gate.primary_metric, c.holdout.rows, c.gate.min_rows
+    said = f"\n\n{rows} held-out rows are too few to tell (fewer than {least}, gate.min_rows)"
+    if c.repeated is not None:
+        r = c.repeated
+        return (
+            f"{said}: a few rows can move {name} past the tolerance. The gate therefore judges "
+            f"{name} over {c.repeated_how}, main's model and this PR's both refitted on the same "
+            f"rows of each (the row marked gated; its interval is the corrected resampled "
+            f"t-test's over the {r.splits} splits, and how sure is the same test's)."
+        )
+    if _data_changed(c):
+        why = (
+            "this PR changes the data main's model was trained on, so refitting both on the "
+            "same rows would not compare what it changed"
+        )
+    else:
+        why = "the data hold too few rows for repeated splits"
+    return (
+        f"{said}. The gate asks for 97.5% instead of {percent(c.gate.confidence)} before it "
+        f"fails a change; it does not judge over repeated splits because {why}."
+    )
+
+
+def _data_changed(c: Comparison) -> bool:
+    """Main's model and this PR's were not both trained on the holdout's file."""
+    main = c.champion.model.run.get("data") if c.champion.model is not None else None
+    shas = {(main or {}).get("sha256"), (c.challenger_run.get("data") or {}).get("sha256")}
+    return shas != {c.holdout.sha256}
 
 
 def _predicts(c: Comparison) -> str:

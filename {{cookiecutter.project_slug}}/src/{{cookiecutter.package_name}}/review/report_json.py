@@ -33,6 +33,9 @@ def as_json(c: Comparison, context: Context) -> dict:
         "metrics": [_delta_json(d) for d in c.deltas],
         "baseline": _baseline_json(c),
         "identical": c.identical,
+        "repeated_splits": None
+        if c.repeated is None
+        else {"how": c.repeated_how, "delta": _delta_json(c.repeated)},
         "slices": [_delta_json(d) for d in c.slice_deltas],
         "this_pr": {"metrics": c.metrics, "slices": c.slice_metrics},
         "params_changes": _param_changes(main_run, c.challenger_run),
