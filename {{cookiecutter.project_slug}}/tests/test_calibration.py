@@ -27,6 +27,7 @@ from {{ cookiecutter.package_name }}.monitor.calibration import (
     MIN_WINDOW_ROWS,
     MIN_WINDOWS,
     calibrate,
+    calibration_windows,
     column_score,
     default_window,
     ordinary_windows,
@@ -54,7 +55,7 @@ def window(training) -> str:
 
 @pytest.fixture(scope="module")
 def windows(training, window) -> list[np.ndarray]:
-    found = ordinary_windows(window_ids(training, window, TIME, PARAMS.seed))
+    found = calibration_windows(training, window, TIME, PARAMS.seed)
     if len(found) < MIN_WINDOWS:
         pytest.skip(f"the training data has {len(found)} ordinary windows of {window}: too few")
     return found
@@ -292,6 +293,18 @@ def test_sparse_data_gets_windows_of_days_that_hold_enough_rows_to_calibrate_on(
 
 def test_without_a_time_column_the_window_is_a_batch_the_size_of_the_holdout():
     assert default_window(None, 1000, 0.2) == "200 rows"
+
+
+def test_without_a_time_column_thresholds_rest_on_many_random_batches():
+    """Any batch of untimed rows is ordinary: forty seeded batches, not a partition into five."""
+    from {{ cookiecutter.package_name }}.monitor.calibration import RANDOM_BATCHES
+
+    rows = pd.DataFrame({"x": range(1000)})
+    batches = calibration_windows(rows, "200 rows", None, seed=0)
+    assert len(batches) == RANDOM_BATCHES and all(inside.sum() == 200 for inside in batches)
+    assert len({inside.tobytes() for inside in batches}) == RANDOM_BATCHES  # drawn anew
+    assert calibration_windows(rows, "200 rows", None, seed=0)[0].tobytes() == batches[0].tobytes()
+    assert calibration_windows(rows.head(799), "200 rows", None, seed=0) == []  # under 4 windows
 
 
 def test_a_window_of_days_needs_a_time_column(training):

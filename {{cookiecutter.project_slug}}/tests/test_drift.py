@@ -128,8 +128,31 @@ def test_rows_from_another_world_drift_in_the_column_that_moved(records, runs):
     assert column in result["drifted_columns"]
     test = PARAMS.drift.test_for(column, categorical=column in PARAMS.features.categorical)
     found = result["columns"][column]
-    assert (found["method"], found["threshold"]) == (test.method, test.threshold)
+    assert found["method"] == test.method and found["raised_by"] >= 1
+    # a calibrated threshold is raised for a current table smaller than its windows (below)
+    assert found["threshold"] == pytest.approx(test.threshold * found["raised_by"], rel=1e-3)
     assert result["share"] == pytest.approx(len(result["drifted_columns"]) / len(result["columns"]))
+
+
+def test_a_calibrated_threshold_allows_for_a_smaller_tables_sampling_noise(params_file):
+    """Distances between samples shrink as sqrt(1/n + 1/m): a threshold calibrated on windows
+    of 1000 rows against 9000 is raised for 250 rows, kept for bigger tables, and a threshold
+    set by a person is never touched."""
+    from {{ cookiecutter.package_name }}.monitor.drift import noise_factor
+
+    column = PARAMS.features.all[0]
+    categorical = column in PARAMS.features.categorical
+    method = "jensenshannon" if categorical else "wasserstein"
+    evidence = {"windows": 9, "max": 0.02, "q90": 0.015, "rows": 1000, "reference_rows": 9000}
+    calibrated = {"method": method, "threshold": 0.03, "evidence": evidence}
+    params = load_params(edit_params(params_file, drift__columns={column: calibrated}))
+    expected = math.sqrt((1 / 250 + 1 / 9000) / (1 / 1000 + 1 / 9000))
+    assert noise_factor(params, column, 250, 9000) == pytest.approx(expected)  # about 1.92
+    assert noise_factor(params, column, 1000, 9000) == pytest.approx(1.0)
+    assert noise_factor(params, column, 50_000, 50_000) == 1.0  # never lowered
+    by_hand = {"method": method, "threshold": 0.03}
+    params = load_params(edit_params(params_file, drift__columns={column: by_hand}))
+    assert noise_factor(params, column, 10, 9000) == 1.0
 
 
 def test_it_writes_evidentlys_report_and_a_markdown_summary(records, runs):
@@ -141,9 +164,12 @@ def test_it_writes_evidentlys_report_and_a_markdown_summary(records, runs):
     assert f"| `{column}` | " in summary and "**yes** |" in summary
 
 
-def require_shuffled_labels_to_decay(model_dir: Path, records: pd.DataFrame) -> None:
-    """Skip unless the model scores its decay metric worse than the tolerance on the relabelled
-    rows, against its holdout score at training: the premise of the decay tests below."""
+def require_shuffled_labels_to_decay(
+    model_dir: Path, records: pd.DataFrame, tolerance: float
+) -> None:
+    """Skip unless the model scores its decay metric worse than the `tolerance` the check used
+    (the calibrated one, raised for a small table) on the relabelled rows, against its holdout
+    score at training: the premise of the decay tests below."""
     from {{ cookiecutter.package_name }}.model.artifacts import METRICS_FILE, load_model
     from {{ cookiecutter.package_name }}.model.metrics import HIGHER_IS_BETTER, score
 
@@ -152,11 +178,11 @@ def require_shuffled_labels_to_decay(model_dir: Path, records: pd.DataFrame) -> 
     trained = json.loads((model_dir / METRICS_FILE).read_text())[metric]
     now = score(PARAMS.task, model.truth_of(rows), model.predict(rows))[metric]
     worse_by = (trained - now if HIGHER_IS_BETTER[metric] else now - trained) / abs(trained)
-    if not worse_by > PARAMS.drift.decay_tolerance:
+    if not worse_by > tolerance:
         pytest.skip(
             f"on this data the model's holdout {metric} at training ({trained:.4g}) is nearly "
             f"as bad as on shuffled labels ({now:.4g}; {worse_by * 100:.0f}% worse, "
-            f"{PARAMS.drift.decay_tolerance * 100:.0f}% tolerated), so decay cannot be told apart"
+            f"{tolerance * 100:.0f}% tolerated), so decay cannot be told apart"
         )
 
 
@@ -167,7 +193,8 @@ def test_the_verdict_goes_to_github_output(runs, records, trained_model_dir):
         retrain = "true" if read_result(runs[name])["retrain"] else "false"
         assert output.read_text() == f"drift={verdict}\nlabelled=true\nretrain={retrain}\n"
     # labelled data decides by decay: shuffled labels call for retraining, calm data does not
-    require_shuffled_labels_to_decay(trained_model_dir, records)
+    tolerance = read_result(runs["relabelled"])["performance"]["tolerance"]
+    require_shuffled_labels_to_decay(trained_model_dir, records, tolerance)
     assert read_result(runs["relabelled"])["retrain"] is True
     assert read_result(runs["calm"])["retrain"] is False
 
@@ -175,8 +202,8 @@ def test_the_verdict_goes_to_github_output(runs, records, trained_model_dir):
 def test_a_model_whose_labels_no_longer_fit_has_decayed_and_that_alone_is_drift(
     runs, records, trained_model_dir
 ):
-    require_shuffled_labels_to_decay(trained_model_dir, records)
     result = read_result(runs["relabelled"])
+    require_shuffled_labels_to_decay(trained_model_dir, records, result["performance"]["tolerance"])
     performance = result["performance"]
     metric = performance["metric"]
     assert metric == PARAMS.drift.decay_metric
@@ -192,7 +219,12 @@ def test_a_model_on_data_like_its_own_has_not_decayed(runs):
     calm = read_result(runs["calm"])
     assert calm["performance"]["decayed"] is False
     assert calm["retrain"] is False
-    tolerance = f"{PARAMS.drift.decay_tolerance * 100:.0f}"
+    # the calibrated tolerance, raised when this table is smaller than its windows
+    performance = calm["performance"]
+    assert performance["tolerance"] == pytest.approx(
+        PARAMS.drift.decay_tolerance * performance["raised_by"], rel=1e-3
+    )
+    tolerance = f"{performance['tolerance'] * 100:.0f}"
     tolerated = f"within the {tolerance}% tolerated: the model is fine"
     assert tolerated in calm["retrain_reason"]
 

@@ -143,11 +143,14 @@ CATEGORICAL_DRIFT_METHODS = {
 
 
 class Evidence(Section):
-    """What ordinary windows of the training data scored, written by the calibration."""
+    """What ordinary windows of the training data scored, written by the calibration; for a
+    drift threshold also the rows of a window and of the rest it was scored against (medians)."""
 
     windows: int = Field(ge=1)
     max: float
     q90: float
+    rows: int | None = Field(default=None, ge=1)
+    reference_rows: int | None = Field(default=None, ge=1)
 
 
 class DriftTest(Section):

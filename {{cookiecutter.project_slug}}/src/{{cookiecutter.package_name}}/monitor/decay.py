@@ -19,6 +19,7 @@ from ..model.artifacts import METRICS_FILE, load_model
 from ..model.bootstrap import group_codes, resampled_metrics, resampling_groups
 from ..model.metrics import HIGHER_IS_BETTER, json_safe, score
 from ..model.params import Params
+from .calibration import size_factor
 
 
 def performance_decay(params: Params, model_dir: Path, current: Table) -> dict:
@@ -45,11 +46,15 @@ def performance_decay(params: Params, model_dir: Path, current: Table) -> dict:
     upper, rows = _decay_upper(
         params, model.task, trained.get(metric), decay, truth, predicted, groups
     )
-    tolerance = params.drift.decay_tolerance
+    # the calibrated tolerance allows for a smaller labelled table's noise, as thresholds do
+    holdout_rows = (model.run.get("data") or {}).get("holdout_rows") or len(truth)
+    raised = size_factor(params.drift.decay_evidence, len(truth), holdout_rows)
+    tolerance = params.drift.decay_tolerance * raised
     return {
         "model": str(model_dir),
         "metric": metric,
         "tolerance": tolerance,
+        "raised_by": round(raised, 3),
         "decayed": decay is not None and decay > tolerance,
         "decay": decay,
         "decay_upper": upper,

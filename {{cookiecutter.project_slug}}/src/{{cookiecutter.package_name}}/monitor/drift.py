@@ -12,6 +12,7 @@ from ..data.incoming import Table, load_table
 from ..folders import atomic_directory
 from ..model.artifacts import write_json
 from ..model.params import CATEGORICAL_DRIFT_METHODS, NUMERIC_DRIFT_METHODS, Params
+from .calibration import size_factor
 from .decay import performance_decay
 from .drift_summary import percent, summary_markdown
 from .evidently_adapter import DriftRun, run_drift  # imports Evidently itself only when run
@@ -83,7 +84,9 @@ def _findings(
         )
         result[name]["rows_tested"] = len(tested[name])
     started = time.perf_counter()
-    run = _evidently(params, tested["reference"], tested["current"], result["sampled"])
+    sizes = (len(tested["current"]), len(tested["reference"]))
+    raised = {name: noise_factor(params, name, *sizes) for name in tested_columns(params)}
+    run = _evidently(params, tested["reference"], tested["current"], result["sampled"], raised)
     timings["evidently"] = time.perf_counter() - started  # includes importing it
     result["columns"] = {
         name: {
@@ -93,6 +96,8 @@ def _findings(
             "score": drift.score,
             "threshold": drift.threshold,
             "drifted": drift.drifted,
+            # >1: the current table is smaller than a calibrated window, the threshold raised
+            "raised_by": round(raised[name], 3),
         }
         for name, drift in run.columns.items()
     }
@@ -103,7 +108,11 @@ def _findings(
 
 
 def _evidently(
-    params: Params, reference: pd.DataFrame, current: pd.DataFrame, sampled: bool
+    params: Params,
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    sampled: bool,
+    raised: dict[str, float],
 ) -> DriftRun:
     limit = params.drift.sample_rows
     return run_drift(
@@ -112,7 +121,7 @@ def _evidently(
         numeric=params.features.numeric,
         categorical=params.features.categorical,
         # dates used as features always move forward: they are not tested for drift
-        tests={name: _test(params, name) for name in tested_columns(params)},
+        tests={name: _test(params, name, raised[name]) for name in tested_columns(params)},
         drift_share=params.drift.share,
         metadata={"rows tested": f"a seeded sample of {limit} per table" if sampled else "all"},
     )
@@ -122,9 +131,16 @@ def tested_columns(params: Params) -> list[str]:
     return [*params.features.categorical, *params.features.numeric]
 
 
-def _test(params: Params, column: str) -> tuple[str, float]:
+def _test(params: Params, column: str, raised: float = 1.0) -> tuple[str, float]:
     test = params.drift.test_for(column, categorical=column in params.features.categorical)
-    return test.method, test.threshold
+    return test.method, test.threshold * raised
+
+
+def noise_factor(params: Params, column: str, current_rows: int, reference_rows: int) -> float:
+    """How much further a column's calibrated threshold must sit for tables of these sizes
+    (calibration.size_factor); 1 for a threshold set by a person."""
+    test = params.drift.test_for(column, categorical=column in params.features.categorical)
+    return size_factor(test.evidence, current_rows, reference_rows)
 
 
 def _statistic(params: Params, column: str, method: str) -> str:

@@ -27,8 +27,25 @@ def summary_markdown(result: dict) -> str:
             ]
         share, threshold = result["share"], result["share_threshold"]
         lines += ["", f"Share of drifted columns: {share:.2f} (drift from {threshold})."]
+        lines += _raised_lines(result)
     lines += ["", *_data_lines(result), *_quality_lines(result), *_performance_lines(result)]
     return "\n".join(lines) + "\n"
+
+
+def _raised_lines(result: dict) -> list[str]:
+    """Say so when calibrated thresholds were raised for a current table smaller than a window."""
+    raised = {name: c.get("raised_by", 1.0) for name, c in result["columns"].items()}
+    most = max(raised.values(), default=1.0)
+    if most <= 1.0:
+        return []
+    rows = result["current"].get("rows_tested", result["current"]["rows"])
+    return [
+        "",
+        f"The current table's {rows} rows are fewer than the calibrated windows held: by chance "
+        f"alone a smaller table scores higher, so the thresholds shown are the calibrated ones "
+        f"raised up to {most:.2f} times (distances between samples shrink as the square root of "
+        "their rows; noise_factor in monitor/drift.py).",
+    ]
 
 
 def _data_lines(result: dict) -> list[str]:
@@ -70,7 +87,7 @@ def _performance_lines(result: dict) -> list[str]:
     lines = [
         "",
         f"Performance of `{performance['model']}` (decay when `{performance['metric']}` is "
-        f"more than {percent(performance['tolerance'])} worse):",
+        f"more than {percent(performance['tolerance'])} worse{_raised(performance)}):",
         "",
         "| metric | at training | on current data | worse by |",
         "| --- | ---: | ---: | ---: |",
@@ -91,6 +108,16 @@ def _performance_lines(result: dict) -> list[str]:
             f"sure that `{performance['metric']}` is at most {percent(upper, sign='+')} worse.",
         ]
     return lines
+
+
+def _raised(performance: dict) -> str:
+    raised = performance.get("raised_by", 1.0)
+    if raised <= 1.0:
+        return ""
+    return (
+        f"; the calibrated tolerance raised {raised:.2f} times: this table holds fewer labelled "
+        "rows than the windows it was calibrated on"
+    )
 
 
 def _number(value: float | None) -> str:
