@@ -11,6 +11,7 @@ from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.data.contract import Contract
 from {{ cookiecutter.package_name }}.data.dataset import load_records, split_records
 from {{ cookiecutter.package_name }}.data.tables import write_table
+from {{ cookiecutter.package_name }}.markdown_text import plain
 from {{ cookiecutter.package_name }}.model.artifacts import load_model
 from {{ cookiecutter.package_name }}.model.baseline import fit_baseline, skill
 from {{ cookiecutter.package_name }}.model.metrics import HIGHER_IS_BETTER, metrics_for, score
@@ -203,7 +204,7 @@ def test_the_comment_never_calls_a_change_significant_and_resamples_as_the_data_
     _, comment, _ = compare_cli(tmp_path, trained_model_dir, trained_model_dir, sample_file)
     assert "significant" not in comment
     how = f"the rows of one {PARAMS.split.time_column}" if PARAMS.split.time_column else "rows one"
-    assert f"resamples of the holdout ({how}" in comment
+    assert f"resamples of the holdout ({plain(how)}" in comment  # a column name, escaped
     assert "days" not in comment or PARAMS.split.time_column
     assert f"The model predicts `{TARGET}` ({PARAMS.task})." in comment
 

@@ -149,9 +149,12 @@ def test_a_holdout_too_small_to_tell_is_judged_over_repeated_splits(tmp_path, sm
     gated = repeated["delta"]
     holdout_row = next(d for d in report["metrics"] if d["metric"] == PARAMS.gate.primary_metric)
     assert holdout_row["verdict"] == NOT_GATED  # shown, but the splits decide
-    # one verdict everywhere: the exit code, the state, the headline and the gated row
-    assert code == (1 if gated["verdict"] == FAIL else 0)
-    assert report["state"] == ("fail" if gated["verdict"] == FAIL else report["state"])
+    # one verdict everywhere: the exit code, the state, the headline and the gated row (the
+    # baseline check may fail it too: on a few hundred rows some models do not beat it)
+    assert code == (0 if report["passed"] else 1)
+    assert gated["verdict"] != FAIL or report["state"] == "fail"
+    baseline_failed = any("does not beat the baseline" in f for f in report["failures"])
+    assert report["passed"] or gated["verdict"] == FAIL or baseline_failed
     headline = comment.splitlines()[2]
     assert f"the mean of {gated['splits']} repeated splits" in headline
     assert f"mean of {gated['splits']} repeated splits (gated)" in comment

@@ -11,7 +11,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.data.contract import Contract
-from {{ cookiecutter.package_name }}.data.dataset import load_records
+from {{ cookiecutter.package_name }}.data.dataset import load_records, time_span
 from {{ cookiecutter.package_name }}.data.tables import write_table
 from {{ cookiecutter.package_name }}.model.params import Params, load_params
 from {{ cookiecutter.package_name }}.monitor.retrain import combine
@@ -136,9 +136,10 @@ def test_retrain_replaces_the_training_data_and_records_why(project, tmp_path):
     assert record["recent"]["files"] == [str(tmp_path / "recent.csv")]
     assert record["snapshot"]["rows"] == len(snapshot)
     assert record["snapshot"]["sha256"] != record["previous"]["sha256"]
-    if TIME:
-        first, last = str(previous[TIME].min().date()), str(recent[TIME].max().date())
-        assert (record["snapshot"]["from"], record["snapshot"]["to"]) == (first, last)
+    if TIME:  # days, or times of day for hourly data, as every record writes them
+        span = time_span(pd.concat([previous, recent]), TIME, "snapshot")
+        written = record["snapshot"]
+        assert (written["from"], written["to"]) == (span["snapshot_from"], span["snapshot_to"])
     assert not list(tmp_path.glob(".next.*"))  # no staging files left behind
 
 
