@@ -29,10 +29,12 @@ lock: venv
 	$(BIN)/python scripts/lock.py $(if $(UPGRADE),--upgrade) $(LOCK_ARGS)
 
 # How often the gate and the drift check are right (docs/verdicts.md); VERDICTS_SIZE=smoke is tiny.
-# Then the gate on the real-data corpus of tests/own_data.py (verdicts-real alone).
+# Then the gate on the real-data corpus of tests/own_data.py (verdicts-real alone), and drift
+# alarms on recent tables smaller than the calibrated window (verdicts/batch_size.py).
 verdicts: venv
 	$(BIN)/python verdicts/run.py
 	$(BIN)/python verdicts/real_data.py
+	$(BIN)/python verdicts/batch_size.py
 
 verdicts-real: venv
 	$(BIN)/python verdicts/real_data.py $(NAMES)

@@ -56,6 +56,25 @@ def test_the_real_data_verdicts_run_on_one_data_set_and_write_their_table(tmp_pa
 
 
 @pytest.mark.slow
+def test_the_batch_size_verdicts_run_on_one_data_set_and_write_their_table(tmp_path):
+    results = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, str(TEMPLATE / "verdicts" / "batch_size.py"), "wage"],
+        env={**os.environ, "VERDICTS_BATCHES": "2", "VERDICTS_RESULTS": str(results)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads((results / "batch_size.json").read_text())["wage"]
+    assert found["window_rows"] and found["columns"] >= 1
+    sizes = found["sizes"]
+    assert sizes[str(found["window_rows"])]["raised_by"] == 1.0  # the calibrated size itself
+    assert sizes["100"]["raised_by"] > 1 and sizes["100"]["of"] == 2
+    assert "| wage | " in (results / "batch_size.md").read_text()
+
+
+@pytest.mark.slow
 def test_the_default_model_beats_its_baseline_on_every_real_data_set(tmp_path):
     """verdicts/baseline_check.py: on the holdout, and on later data where there is a time."""
     import own_data

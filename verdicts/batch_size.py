@@ -33,7 +33,7 @@ import own_data  # noqa: E402  (tests/own_data.py: the corpus)
 
 NAMES = ("diamonds", "credit_default", "taxi_tips", "wage")
 SIZES = (100, 300, 1000, 3000)
-BATCHES = 20  # per size
+BATCHES = int(os.environ.get("VERDICTS_BATCHES", 20))  # per size
 MAX_ROWS = 60_000
 
 
