@@ -94,14 +94,20 @@ def score_splits(
         return None
     metric = params.gate.primary_metric
     scores: dict[str, list[float]] = {"main": [], "pr": []}
+    fitted_folds = []
     for train, test in folds:
+        try:  # an old block may not fit: e.g. a class too rare to hold out for early stopping
+            models = {"main": fit_like(main, train), "pr": fit_params(params, train)}
+        except ValueError:
+            continue
         truth = pr.truth_of(test)
-        for side, model in (("main", fit_like(main, train)), ("pr", fit_params(params, train))):
+        for side, model in models.items():
             predicted = model.predict(test)
             if params.task == "classification":
                 predicted = in_class_order(predicted, model.classes, pr.classes)
             scores[side].append(score(params.task, truth, predicted)[metric])
-    pairs = list(zip(scores["main"], scores["pr"], folds, strict=True))
+        fitted_folds.append((train, test))
+    pairs = list(zip(scores["main"], scores["pr"], fitted_folds, strict=True))
     usable = [(m, p, fold) for m, p, fold in pairs if not (math.isnan(m) or math.isnan(p))]
     if len(usable) < MIN_SPLITS:
         return None
