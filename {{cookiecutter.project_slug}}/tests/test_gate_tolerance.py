@@ -113,4 +113,3 @@ def test_noise_past_the_ceiling_is_named_rather_than_tolerated():
     assert not calm.too_noisy and "cannot tell" not in calm.summary()
     assert noisy.too_noisy
     assert "On 69 held-out rows the gate cannot tell a regression" in noisy.summary()
-
